@@ -1,0 +1,134 @@
+"""Use cases around an item's audio: serving it, regenerating it, and what can be spoken."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from application.ports import (
+    AudioStore,
+    Clock,
+    JobQueue,
+    SynthesisJob,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from application.voices import VoiceCatalogue
+from domain.audio import AudioBlob, LocaleVoices
+from domain.errors import (
+    AudioFileMissingError,
+    AudioNotReadyError,
+    InvalidInputError,
+    ItemNotFoundError,
+)
+from domain.items import Item, TtsStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFile:
+    item: Item
+    blob: AudioBlob
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderLocales:
+    provider: str
+    available: bool
+    locales: Sequence[LocaleVoices]
+
+
+async def release_audio(uow: UnitOfWork, key: str | None) -> str | None:
+    """Drop metadata of a key nobody references any more; returns the key whose file to unlink.
+
+    Called inside the transaction that removed the reference; unlink only after its commit.
+    """
+    if key is None or await uow.audio.is_referenced(key):
+        return None
+    await uow.audio.delete(key)
+    return key
+
+
+class AudioService:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        queue: JobQueue,
+        voices: VoiceCatalogue,
+        store: AudioStore,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._queue = queue
+        self._voices = voices
+        self._store = store
+        self._clock = clock
+
+    async def file(self, item_id: int) -> AudioFile:
+        """The stored file of a ready item (API §3.10 checks 2–4, in order)."""
+        async with self._uow() as uow:
+            item = await uow.items.get(item_id)
+            if item is None:
+                raise ItemNotFoundError()
+            if item.tts_status is not TtsStatus.READY or item.audio_key is None:
+                raise AudioNotReadyError(item.tts_status.value)
+            blob = await uow.audio.get(item.audio_key)
+        path = await self._store.locate(item.audio_key) if blob is not None else None
+        if blob is None or path is None:
+            log.error(
+                "audio of ready item %d is missing from storage (key %s)", item_id, item.audio_key
+            )
+            raise AudioFileMissingError()
+        return AudioFile(item, blob, path)
+
+    async def refresh(self, item_id: int, voice: str | None) -> Item:
+        """Back to pending on the configured provider with a forced job (API §3.11)."""
+        primary = self._voices.primary
+        async with self._uow() as uow:
+            item = await uow.items.get(item_id)
+            if item is None:
+                raise ItemNotFoundError()
+            entry = self._voices.resolve_on(primary, item.locale)
+            if entry is None:
+                raise self._voices.unsupported(item.locale)
+            if voice is not None and not entry.offers(voice):
+                available = ", ".join(v.id for v in entry.voices)
+                raise InvalidInputError.field(
+                    "voice",
+                    f"Voice '{voice}' is not available for locale '{item.locale}' "
+                    f"(TTS provider '{primary.name}'). Available: {available}",
+                )
+            if voice is None:
+                keep = item.tts_provider == primary.name and entry.offers(item.tts_voice)
+                voice = item.tts_voice if keep else entry.default_voice
+            released = item.audio_key
+            item.audio_key = None
+            item.tts_status = TtsStatus.PENDING
+            item.tts_error = None
+            item.tts_provider = primary.name
+            item.tts_voice = voice
+            item.tts_generation += 1
+            item.updated_at = self._clock.now()
+            item.audio_duration_ms = None
+            await uow.items.update(item)
+            unlink = await release_audio(uow, released)
+            await uow.commit()
+        if unlink:
+            await self._store.delete(unlink)
+        assert item.id is not None
+        await self._queue.enqueue([SynthesisJob(item.id, item.tts_generation, forced=True)])
+        return item
+
+    async def locales(self) -> ProviderLocales:
+        primary = self._voices.primary
+        return ProviderLocales(
+            provider=primary.name,
+            available=await asyncio.to_thread(primary.is_available),
+            locales=self._voices.listing(primary),
+        )
