@@ -1,0 +1,87 @@
+"""The process's one async engine, and the `Database` health port on top of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from application.ports import Database
+
+# Plain schemes users write in DATABASE_URL → the async drivers we ship (API §11).
+_ASYNC_SCHEMES = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA foreign_keys=ON",  # off by default in SQLite; cascades depend on it
+    "PRAGMA journal_mode=WAL",  # readers do not block the writer
+    "PRAGMA busy_timeout=5000",  # concurrent writers wait instead of failing at once
+)
+
+
+def normalise_database_url(url: str) -> str:
+    """Map `sqlite://`, `postgresql://`, `postgres://` to the async drivers; others unchanged."""
+    url = url.strip()
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    return f"{_ASYNC_SCHEMES.get(scheme.lower(), scheme)}://{rest}"
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(normalise_database_url(url)).get_backend_name() == "sqlite"
+
+
+def ensure_sqlite_directory(url: str) -> None:
+    """Create the parent directory of a file-backed SQLite database (relative to the cwd)."""
+    parsed = make_url(normalise_database_url(url))
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:"):  # URI filenames are the driver's business
+        return
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """The engine for DATABASE_URL; create one per process and dispose it at shutdown."""
+    url = normalise_database_url(url)
+    if is_sqlite(url):
+        ensure_sqlite_directory(url)
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=30,
+        # Connections die with server restarts and idle-timeouts of proxies; check before use and
+        # recycle well within typical idle limits.
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+class SqlDatabase(Database):
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def ping(self) -> None:
+        async with self._engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
