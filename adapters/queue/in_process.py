@@ -1,0 +1,75 @@
+"""The embedded job queue: asyncio workers in the API process (QUEUE_URL empty).
+
+Nothing here is durable on purpose: the database is the record of what is pending, and start-up
+re-queues every pending item, so a killed process loses no work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from application.ports import JobQueue, SynthesisJob
+
+log = logging.getLogger(__name__)
+
+JobHandler = Callable[[SynthesisJob], Awaitable[None]]
+
+
+class InProcessJobQueue(JobQueue):
+    backend = "memory"
+
+    def __init__(self, *, handler: JobHandler, workers: int) -> None:
+        self._handler = handler
+        self._worker_count = workers
+        self._queue: asyncio.Queue[SynthesisJob] = asyncio.Queue()
+        self._known: set[str] = set()  # queued or running: enqueueing again is a no-op
+        self._workers: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def enqueue(self, jobs: Sequence[SynthesisJob]) -> None:
+        for job in jobs:
+            if job.job_id not in self._known:
+                self._known.add(job.job_id)
+                self._queue.put_nowait(job)
+
+    async def pending(self) -> int:
+        return len(self._known)
+
+    async def is_healthy(self) -> bool:
+        return bool(self._workers) and all(not w.done() for w in self._workers)
+
+    async def start(self) -> None:
+        self._stopping = False
+        if not self._workers:
+            self._workers = [
+                asyncio.create_task(self._work(), name=f"tts-worker-{n}")
+                for n in range(self._worker_count)
+            ]
+
+    async def stop(self) -> None:
+        """Cancel the workers; unfinished jobs stay pending in the database for the next start."""
+        self._stopping = True
+        while pending := [w for w in self._workers if not w.done()]:
+            for worker in pending:
+                worker.cancel()
+            await asyncio.wait(pending, timeout=1.0)
+        self._workers = []
+
+    async def join(self) -> None:
+        """Wait until every queued job has run (tests and graceful drains)."""
+        await self._queue.join()
+
+    async def _work(self) -> None:
+        while not self._stopping:
+            job = await self._queue.get()
+            try:
+                await self._handler(job)
+            except Exception:
+                # The handler records outcomes itself; reaching here is a bug, and the item
+                # stays pending, so the next start-up retries it.
+                log.exception("synthesis job %s crashed", job.job_id)
+            finally:
+                self._known.discard(job.job_id)
+                self._queue.task_done()

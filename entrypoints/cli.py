@@ -1,0 +1,63 @@
+"""`last-whisper`: serve the API, apply migrations, or run a TTS worker."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from entrypoints.settings import Settings, SettingsError
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _migrate(settings: Settings) -> None:
+    from adapters.persistence.migrate import upgrade
+
+    upgrade(settings.database_url)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    _migrate(settings)
+    uvicorn.run(
+        "entrypoints.http.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        reload=settings.reload,
+        reload_dirs=["domain", "application", "adapters", "entrypoints"]
+        if settings.reload
+        else None,
+        log_level=settings.log_level,
+        access_log=False,  # our middleware writes one line per request, with the request id
+        proxy_headers=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="last-whisper", description=__doc__)
+    parser.add_argument("command", choices=["serve", "migrate"], help="what to run")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.load()
+    except SettingsError as exc:
+        print(f"last-whisper: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    if args.command == "migrate":
+        _migrate(settings)
+    else:
+        _serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

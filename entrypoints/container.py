@@ -1,0 +1,92 @@
+"""The composition root: every adapter is chosen and wired here, once per process."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from adapters.audio.filesystem import FilesystemAudioStore
+from adapters.clock import SystemClock
+from adapters.persistence.engine import SqlDatabase, create_engine
+from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from adapters.queue.in_process import InProcessJobQueue
+from application.audio import AudioService
+from application.health import HealthService
+from application.items import ItemService
+from application.ports import TtsGateway
+from application.synthesis import RetryPolicy, SynthesisService
+from application.tags import TagService
+from application.voices import VoiceCatalogue
+from entrypoints.settings import Settings
+
+
+def tts_gateway(name: str, settings: Settings) -> TtsGateway:
+    """Build one provider's adapter; SDK imports stay inside so unused extras need not exist."""
+    if name == "fake":
+        from adapters.tts.fake import FakeTtsGateway
+
+        return FakeTtsGateway()
+    if name == "azure":
+        from adapters.tts.azure import AzureTtsGateway
+
+        return AzureTtsGateway(key=settings.azure_speech_key, region=settings.azure_speech_region)
+    if name == "google":
+        from adapters.tts.google import GoogleTtsGateway
+
+        return GoogleTtsGateway(credentials_file=settings.google_application_credentials)
+    from adapters.tts.espeak import EspeakTtsGateway
+
+    return EspeakTtsGateway()
+
+
+def tts_gateways(settings: Settings) -> list[TtsGateway]:
+    names = [settings.tts_provider]
+    if settings.tts_fallback_provider and settings.tts_fallback_provider != settings.tts_provider:
+        names.append(settings.tts_fallback_provider)
+    return [tts_gateway(name, settings) for name in names]
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    clock = providers.Singleton(SystemClock)
+    engine = providers.Singleton(create_engine, settings.provided.database_url)
+    database = providers.Singleton(SqlDatabase, engine)
+    uow = providers.Singleton(SqlUnitOfWorkFactory, engine)
+    audio_store = providers.Singleton(FilesystemAudioStore, root=settings.provided.audio_dir)
+
+    gateways = providers.Singleton(tts_gateways, settings)
+    voices = providers.Singleton(
+        VoiceCatalogue, gateways=gateways, supported=settings.provided.tts_supported_languages
+    )
+    retry = providers.Singleton(
+        RetryPolicy,
+        max_retries=settings.provided.tts_max_retries,
+        base_seconds=settings.provided.tts_retry_base_seconds,
+    )
+    synthesis = providers.Singleton(
+        SynthesisService, uow=uow, voices=voices, store=audio_store, clock=clock, retry=retry
+    )
+    queue = providers.Selector(
+        settings.provided.queue_backend,
+        memory=providers.Singleton(
+            InProcessJobQueue,
+            handler=synthesis.provided.run,
+            workers=settings.provided.tts_submission_workers,
+        ),
+    )
+
+    item_service = providers.Factory(
+        ItemService, uow=uow, queue=queue, voices=voices, store=audio_store, clock=clock
+    )
+    audio_service = providers.Factory(
+        AudioService, uow=uow, queue=queue, voices=voices, store=audio_store, clock=clock
+    )
+    tag_service = providers.Factory(TagService, uow=uow, clock=clock)
+    health_service = providers.Factory(
+        HealthService,
+        database=database,
+        audio=audio_store,
+        tts=voices.provided.primary,
+        queue=queue,
+        clock=clock,
+    )

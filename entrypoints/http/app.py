@@ -1,0 +1,132 @@
+"""The Litestar application factory. It takes a container; nothing happens at import time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from dependency_injector import providers
+from litestar import Litestar, Request
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+
+from entrypoints.container import Container
+from entrypoints.http.controllers.audio import AudioController, tts_locales
+from entrypoints.http.controllers.health import DOC_REDIRECTS, health
+from entrypoints.http.controllers.items import ItemController
+from entrypoints.http.controllers.tags import TagController
+from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.middleware import RequestContextMiddleware
+
+EXPOSED_HEADERS = [
+    "X-Request-ID",
+    "ETag",
+    "Last-Modified",
+    "Content-Range",
+    "Accept-Ranges",
+    "Content-Length",
+    "Content-Disposition",
+    "Location",
+]
+_JSON_TYPES = ("application/json",)
+
+
+def provide(provider: providers.Provider[Any]) -> Provide:
+    """The whole bridge from dependency-injector to Litestar: call the provider per request."""
+
+    async def dependency() -> Any:
+        return provider()
+
+    return Provide(dependency, use_cache=False)
+
+
+async def _require_json(request: Request[Any, Any, Any]) -> None:
+    """415 for a body sent with a non-JSON Content-Type (API §1.1)."""
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        return
+    has_body = request.headers.get("content-length", "0") != "0" or (
+        "transfer-encoding" in request.headers
+    )
+    media = content_type.split(";", 1)[0].strip().lower()
+    if has_body and not (
+        media in _JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
+    ):
+        raise HTTPException(status_code=415, detail="Unsupported media type: send application/json")
+
+
+def create_app(container: Container) -> Litestar:
+    settings = container.settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        store = container.audio_store()
+        await asyncio.to_thread(store.ensure_root)
+        # Load the TTS engines off the event loop so no request pays for it.
+        for gateway in container.gateways():
+            await asyncio.to_thread(gateway.is_available)
+        queue = container.queue()
+        await queue.start()
+        await container.item_service().requeue_pending()
+        try:
+            yield
+        finally:
+            await queue.stop()
+            await container.engine().dispose()
+
+    origins = list(settings.cors_origins)
+    cors = CORSConfig(
+        allow_origins=origins,
+        allow_methods=list(settings.cors_allow_methods),  # type: ignore[arg-type]
+        allow_headers=list(settings.cors_allow_headers),
+        allow_credentials=True,
+        expose_headers=EXPOSED_HEADERS,
+    )
+    dependencies: dict[str, Provide] = {
+        "settings": provide(container.settings),
+        "item_service": provide(container.item_service),
+        "audio_service": provide(container.audio_service),
+        "tag_service": provide(container.tag_service),
+        "health_service": provide(container.health_service),
+    }
+    app = Litestar(
+        route_handlers=[
+            ItemController,
+            AudioController,
+            tts_locales,
+            TagController,
+            health,
+            *DOC_REDIRECTS,
+        ],
+        dependencies=dependencies,
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_request=_require_json,
+        cors_config=cors,
+        request_max_body_size=settings.max_body_bytes,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title=settings.app_name,
+            version=settings.app_version,
+            description=settings.app_description,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin()],
+        ),
+        debug=False,
+    )
+    # Outermost, around routing and CORS: unknown paths, 405s and preflights get a request id
+    # and an access-log line too (route middleware would only see matched routes).
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
+    return app
+
+
+def app_from_environment() -> Litestar:
+    """ASGI factory for uvicorn: settings from the environment, the production container."""
+    from entrypoints.settings import Settings
+
+    container = Container(settings=Settings.load())
+    return create_app(container)

@@ -1,0 +1,1 @@
+"""msgspec structs at the HTTP edge: request bodies (…Create/…Update) and responses (…Read)."""
