@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from entrypoints.settings import Settings, SettingsError
+
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("domain", "application", "adapters", "entrypoints")
 
 
 def _configure_logging(level: str) -> None:

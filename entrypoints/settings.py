@@ -19,6 +19,8 @@ PROVIDERS = {
 }
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 DEFAULT_APP_NAME = "Last Whisper Backend"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/dictation.db"
+DEFAULT_CORS_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")
 DEFAULT_DESCRIPTION = (
     "Last Whisper's backend service - Dictation training with TTS, scoring, "
     "and session-less workflow"
@@ -39,7 +41,7 @@ class Settings:
     port: int = 8000
     reload: bool = True
     log_level: str = "info"
-    database_url: str = "sqlite+aiosqlite:///data/dictation.db"
+    database_url: str = DEFAULT_DATABASE_URL
     audio_dir: Path = Path("audio")
     tts_provider: str = "local"
     tts_supported_languages: tuple[str, ...] = ()
@@ -53,7 +55,7 @@ class Settings:
     azure_speech_region: str = ""
     api_keys: tuple[str, ...] = ()
     max_body_bytes: int = 1_048_576
-    cors_origins: tuple[str, ...] = ("http://localhost:3000", "http://127.0.0.1:3000")
+    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
     cors_allow_methods: tuple[str, ...] = ("*",)
     cors_allow_headers: tuple[str, ...] = ("*",)
 
@@ -182,12 +184,12 @@ def _parse(values: Mapping[str, str]) -> Settings:
         raise SettingsError(
             "QUEUE_URL must start with redis://, rediss://, postgresql:// or postgres://"
         )
-    try:
-        database_url = normalise_database_url(
-            values.get("database_url", "").strip() or Settings.database_url
-        )
-    except ValueError as exc:
-        raise SettingsError(f"DATABASE_URL is not supported: {exc}") from None
+    database_url = normalise_database_url(
+        values.get("database_url", "").strip() or DEFAULT_DATABASE_URL
+    )
+    if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        # Never echo the URL itself: it may carry a password.
+        raise SettingsError("DATABASE_URL must be a sqlite:/// or postgresql:// URL")
     fallback = _provider(values, "TTS_FALLBACK_PROVIDER", None)
     return Settings(
         environment=environment,
@@ -214,7 +216,7 @@ def _parse(values: Mapping[str, str]) -> Settings:
         azure_speech_region=values.get("azure_speech_region", "").strip(),
         api_keys=_list(values, "API_KEYS", ()),
         max_body_bytes=_int(values, "MAX_BODY_BYTES", 1_048_576, 1024, None),
-        cors_origins=_list(values, "CORS_ORIGINS", Settings.cors_origins),
+        cors_origins=_list(values, "CORS_ORIGINS", DEFAULT_CORS_ORIGINS),
         cors_allow_methods=_list(values, "CORS_ALLOW_METHODS", ("*",)) or ("*",),
         cors_allow_headers=_list(values, "CORS_ALLOW_HEADERS", ("*",)) or ("*",),
     )
