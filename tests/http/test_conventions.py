@@ -203,3 +203,23 @@ def test_unexpected_errors_are_500_without_exception_text(settings: Settings) ->
     assert response.json() == {"status_code": 500, "detail": "Internal server error"}
     assert b"secret" not in response.content
     assert Broken  # keeps the type checker quiet about the helper above
+
+
+def test_health_is_503_when_the_tts_engine_is_unavailable(settings: Settings) -> None:
+    from dependency_injector import providers
+
+    from adapters.tts.fake import FakeTtsGateway
+    from entrypoints.container import Container
+    from entrypoints.http.app import create_app
+
+    container = Container(settings=settings)
+    container.gateways.override(providers.Object([FakeTtsGateway(available=False)]))
+    with TestClient(create_app(container)) as test_client:
+        response = test_client.get("/health")
+        locales = test_client.get("/v1/tts/locales").json()
+        item = test_client.post("/v1/items", json={"locale": "fi", "text": "hei"})
+    assert response.status_code == 503
+    assert response.json()["checks"]["tts_service"] == "unhealthy"
+    assert response.json()["checks"]["task_manager"] == "healthy"
+    assert locales["available"] is False
+    assert item.status_code == 202  # the API keeps serving; the job retries
