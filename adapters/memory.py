@@ -128,6 +128,27 @@ class MemoryItemRepository(ItemRepository):
             updated_at=_utc(item.updated_at),
         )
 
+    async def update_tts_if_pending(self, item: Item) -> bool:
+        if item.id is None:
+            raise ValueError("cannot update an item that was never added")
+        stored = self._state.items.get(item.id)
+        if (
+            stored is None
+            or stored.tts_generation != item.tts_generation
+            or stored.tts_status is not TtsStatus.PENDING
+        ):
+            return False
+        self._state.items[item.id] = replace(
+            stored,
+            tts_status=item.tts_status,
+            tts_error=item.tts_error,
+            audio_key=item.audio_key,
+            tts_provider=item.tts_provider,
+            tts_voice=item.tts_voice,
+            updated_at=_utc(item.updated_at),
+        )
+        return True
+
     async def delete(self, item_id: int) -> Item | None:
         removed = await self.get(item_id)
         if removed is None:

@@ -38,6 +38,12 @@ class ItemRepository(Protocol):
         """Write every mutable field (tags, difficulty, TTS state, updated_at)."""
         ...
 
+    async def update_tts_if_pending(self, item: Item) -> bool:
+        """Write the TTS fields (status, error, audio key, provider, voice, updated_at) only if
+        the stored item is still pending at `item.tts_generation`: an atomic claim, so a job
+        that became stale, ran twice or raced another worker changes nothing. False then."""
+        ...
+
     async def delete(self, item_id: int) -> Item | None:
         """Remove the item with its tags and attempts; returns what was removed."""
         ...

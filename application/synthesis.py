@@ -42,12 +42,14 @@ class KeyedLocks:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
+    async def hold(self, key: str) -> AsyncIterator[bool]:
+        """Hold the key's lock; yields True when another holder had to be waited for."""
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
+        waited = lock.locked()
         try:
             async with lock:
-                yield
+                yield waited
         finally:
             lock, users = self._locks[key]
             if users == 1:
@@ -93,58 +95,93 @@ class SynthesisService:
         )
 
     async def _run(self, job: SynthesisJob) -> str:
-        item = await self._current(job)
-        if item is not None:
-            item = await self._follow_configured_provider(item, job)
+        item, stored = await self._load(job)
         if item is None:
             return "skipped"
+        if item.tts_status is TtsStatus.FAILED:
+            return "failed"
         key = audio_key(item.tts_provider, item.tts_voice, item.locale, item.text)
-        async with self._key_locks.hold(key):  # one synthesis per key; waiters reuse the result
-            if not job.forced and await self._is_stored(key):
-                return await self._link(job, key)
+        async with self._key_locks.hold(key) as waited:  # one synthesis per key at a time
+            if waited and not job.forced:
+                stored = await self._is_stored(key)  # the job we waited for may have made it
+            if stored:
+                item.audio_key = key
+                return "reused" if await self._settle(item, TtsStatus.READY) else "skipped"
             result = await self._synthesize(item)
             if isinstance(result, _Failure):
-                return await self._fail(job, result.message)
-            gateway_name, audio = result
-            if gateway_name != item.tts_provider or audio.voice != item.tts_voice:
-                # The fallback spoke: the item records what produced its audio.
-                item.tts_provider, item.tts_voice = gateway_name, audio.voice
-                key = audio_key(item.tts_provider, item.tts_voice, item.locale, item.text)
-            return await self._store_and_link(job, key, item, audio)
+                item.tts_error = result.message[:MAX_ERROR_LENGTH]
+                return "failed" if await self._settle(item, TtsStatus.FAILED) else "skipped"
+            item.tts_provider, audio = result
+            item.tts_voice = audio.voice  # the fallback may have spoken: record what did
+            item.audio_key = audio_key(item.tts_provider, item.tts_voice, item.locale, item.text)
+            await self._store.save(item.audio_key, audio.wav)
+            blob = AudioBlob(
+                key=item.audio_key,
+                sha256=await asyncio.to_thread(_sha256, audio.wav),
+                size_bytes=len(audio.wav),
+                sample_rate=audio.sample_rate,
+                duration_ms=audio.duration_ms,
+                written_at=self._clock.now(),
+            )
+            ready = await self._settle(item, TtsStatus.READY, blob)
+            return "synthesized" if ready else "skipped"
 
-    async def _current(self, job: SynthesisJob) -> Item | None:
+    async def _load(self, job: SynthesisJob) -> tuple[Item | None, bool]:
+        """The item if the job is still wanted (provider re-resolved), and whether audio exists."""
         async with self._uow() as uow:
             item = await uow.items.get(job.item_id)
-        if item is None or item.tts_generation != job.generation:
-            return None
-        if item.tts_status is not TtsStatus.PENDING:
-            return None
-        return item
-
-    async def _follow_configured_provider(self, item: Item, job: SynthesisJob) -> Item | None:
-        """A job recorded for another provider re-resolves locale and voice first (API §9.4)."""
-        if self._voices.gateway(item.tts_provider) is not None:
-            return item
-        try:
-            choice = self._voices.choose(item.locale)
-        except InvalidInputError:
-            provider = self._voices.primary.name
-            await self._fail(job, f"{provider}: locale '{item.locale}' is not supported")
-            return None
-        async with self._uow() as uow:
-            fresh = await uow.items.get(job.item_id)
-            if fresh is None or fresh.tts_generation != job.generation:
-                return None
-            fresh.tts_provider, fresh.tts_voice = choice.provider, choice.voice
-            fresh.updated_at = self._clock.now()
-            await uow.items.update(fresh)
-            await uow.commit()
-        return fresh
+            if not _still_wanted(item, job):
+                return None, False
+            assert item is not None
+            if self._voices.gateway(item.tts_provider) is None:
+                # Recorded for a provider no longer configured: re-resolve (API §9.4).
+                try:
+                    choice = self._voices.choose(item.locale)
+                    item.tts_provider, item.tts_voice = choice.provider, choice.voice
+                except InvalidInputError:
+                    provider = self._voices.primary.name
+                    item.tts_status = TtsStatus.FAILED
+                    item.tts_error = f"{provider}: locale '{item.locale}' is not supported"
+                item.updated_at = self._clock.now()
+                if not await uow.items.update_tts_if_pending(item):
+                    return None, False
+                await uow.commit()
+                if item.tts_status is TtsStatus.FAILED:
+                    return item, False
+            if job.forced:
+                return item, False
+            key = audio_key(item.tts_provider, item.tts_voice, item.locale, item.text)
+            blob = await uow.audio.get(key)
+        return item, blob is not None and await self._store.locate(key) is not None
 
     async def _is_stored(self, key: str) -> bool:
         async with self._uow() as uow:
             blob = await uow.audio.get(key)
         return blob is not None and await self._store.locate(key) is not None
+
+    async def _settle(self, item: Item, status: TtsStatus, blob: AudioBlob | None = None) -> bool:
+        """Record the outcome if the item is still pending at this generation (atomic claim).
+
+        A stale job keeps a new file only if some item references its key (API §9.4).
+        """
+        item.tts_status = status
+        item.updated_at = self._clock.now()
+        if status is not TtsStatus.READY:
+            item.audio_key = None
+        else:
+            item.tts_error = None
+        orphan = None
+        async with self._uow() as uow:
+            if blob is not None:
+                await uow.audio.put(blob)
+            settled = await uow.items.update_tts_if_pending(item)
+            if not settled and blob is not None and not await uow.audio.is_referenced(blob.key):
+                await uow.audio.delete(blob.key)
+                orphan = blob.key
+            await uow.commit()
+        if orphan is not None:
+            await self._store.delete(orphan)
+        return settled
 
     async def _synthesize(self, item: Item) -> tuple[str, SynthesizedAudio] | _Failure:
         """Try the item's provider, then any other configured one once (failover)."""
@@ -188,67 +225,6 @@ class SynthesisService:
                 if tries > self._retry.max_retries:
                     return _Failure(f"Gave up after {tries} attempts: {gateway.name}: {message}")
                 await self._sleep(self._retry.delay(tries))
-
-    async def _store_and_link(
-        self, job: SynthesisJob, key: str, item: Item, audio: SynthesizedAudio
-    ) -> str:
-        await self._store.save(key, audio.wav)
-        blob = AudioBlob(
-            key=key,
-            sha256=await asyncio.to_thread(_sha256, audio.wav),
-            size_bytes=len(audio.wav),
-            sample_rate=audio.sample_rate,
-            duration_ms=audio.duration_ms,
-            written_at=self._clock.now(),
-        )
-        async with self._uow() as uow:
-            fresh = await uow.items.get(job.item_id)
-            await uow.audio.put(blob)
-            if not _still_wanted(fresh, job):
-                # Stale meanwhile: keep the file only if some item references the key.
-                if not await uow.audio.is_referenced(key):
-                    await uow.audio.delete(key)
-                    await uow.commit()
-                    await self._store.delete(key)
-                    return "stale"
-                await uow.commit()
-                return "stale"
-            assert fresh is not None
-            fresh.tts_provider, fresh.tts_voice = item.tts_provider, item.tts_voice
-            self._mark_ready(fresh, key)
-            await uow.items.update(fresh)
-            await uow.commit()
-        return "synthesized"
-
-    async def _link(self, job: SynthesisJob, key: str) -> str:
-        async with self._uow() as uow:
-            fresh = await uow.items.get(job.item_id)
-            if not _still_wanted(fresh, job):
-                return "stale"
-            assert fresh is not None
-            self._mark_ready(fresh, key)
-            await uow.items.update(fresh)
-            await uow.commit()
-        return "reused"
-
-    async def _fail(self, job: SynthesisJob, message: str) -> str:
-        async with self._uow() as uow:
-            fresh = await uow.items.get(job.item_id)
-            if not _still_wanted(fresh, job):
-                return "stale"
-            assert fresh is not None
-            fresh.tts_status = TtsStatus.FAILED
-            fresh.tts_error = message[:MAX_ERROR_LENGTH]
-            fresh.updated_at = self._clock.now()
-            await uow.items.update(fresh)
-            await uow.commit()
-        return "failed"
-
-    def _mark_ready(self, item: Item, key: str) -> None:
-        item.audio_key = key
-        item.tts_status = TtsStatus.READY
-        item.tts_error = None
-        item.updated_at = self._clock.now()
 
 
 def _still_wanted(item: Item | None, job: SynthesisJob) -> bool:

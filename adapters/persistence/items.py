@@ -121,16 +121,21 @@ def _to_entity(
     )
 
 
-def _mutable_fields(item: Item) -> dict[str, Any]:
+def _tts_fields(item: Item) -> dict[str, Any]:
     return {
-        "difficulty": item.difficulty,
         "tts_status": item.tts_status.value,
         "tts_error": item.tts_error,
         "audio_key": item.audio_key,
         "tts_provider": item.tts_provider,
         "tts_voice": item.tts_voice,
-        "tts_generation": item.tts_generation,
         "updated_at": item.updated_at,
+    }
+
+
+def _mutable_fields(item: Item) -> dict[str, Any]:
+    return _tts_fields(item) | {
+        "difficulty": item.difficulty,
+        "tts_generation": item.tts_generation,
     }
 
 
@@ -187,6 +192,21 @@ class SqlItemRepository(ItemRepository):
         await self._session.execute(delete(ItemTagRecord).where(ItemTagRecord.item_id == item.id))
         if item.tags:
             await self._session.execute(insert(ItemTagRecord), _tag_rows(item.id, item.tags))
+
+    async def update_tts_if_pending(self, item: Item) -> bool:
+        if item.id is None:
+            raise ValueError("cannot update an item that was never added")
+        result = await self._session.execute(
+            update(ItemRecord)
+            .where(
+                ItemRecord.id == item.id,
+                ItemRecord.tts_generation == item.tts_generation,
+                ItemRecord.tts_status == TtsStatus.PENDING.value,
+            )
+            .values(**_tts_fields(item))
+            .execution_options(synchronize_session=False)
+        )
+        return cast("CursorResult[Any]", result).rowcount == 1
 
     async def delete(self, item_id: int) -> Item | None:
         item = await self.get(item_id)

@@ -295,6 +295,38 @@ async def test_update_of_a_deleted_item_leaves_it_deleted(uow_factory: UnitOfWor
         assert await uow.items.get(added.id or 0) is None
 
 
+async def test_tts_claim_writes_only_while_pending_at_the_generation(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    [added] = await add_items(uow_factory, make_item(tags=["kept"]))
+    ready = replace(
+        added,
+        tts_status=TtsStatus.READY,
+        audio_key="k" * 64,
+        tts_voice="fake-b",
+        updated_at=T0 + timedelta(seconds=5),
+        tags=["ignored"],
+    )
+    async with uow_factory() as uow:
+        assert not await uow.items.update_tts_if_pending(replace(ready, tts_generation=2))
+        assert await uow.items.update_tts_if_pending(ready)
+        await uow.commit()
+    async with uow_factory() as uow:
+        # Settled: a second claim (a job run twice, or a racing worker) changes nothing.
+        assert not await uow.items.update_tts_if_pending(replace(ready, tts_voice="other"))
+        stored = await uow.items.get(added.id or 0)
+    assert stored is not None
+    assert (stored.tts_status, stored.audio_key, stored.tts_voice) == (
+        TtsStatus.READY,
+        "k" * 64,
+        "fake-b",
+    )
+    assert stored.tags == ["kept"] and stored.updated_at == T0 + timedelta(seconds=5)
+    async with uow_factory() as uow:
+        await uow.items.delete(added.id or 0)
+        assert not await uow.items.update_tts_if_pending(ready)
+
+
 async def test_delete_removes_item_tags_and_attempts(uow_factory: UnitOfWorkFactory) -> None:
     [doomed, kept] = await add_items(
         uow_factory, make_item("doomed", tags=["shared", "x"]), make_item("kept", tags=["shared"])
