@@ -18,7 +18,10 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.system.server import ServerProcess
 
-WORDS = ["morning", "coffee", "river", "station", "window", "garden", "teacher", "market", "winter", "music"]
+WORDS = [
+    "morning", "coffee", "river", "station", "window",
+    "garden", "teacher", "market", "winter", "music",
+]  # fmt: skip
 
 
 def sentence(n: int) -> str:
