@@ -9,10 +9,12 @@ from adapters.clock import SystemClock
 from adapters.persistence.engine import SqlDatabase, create_engine
 from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from adapters.queue.in_process import InProcessJobQueue
+from application.attempts import AttemptService
 from application.audio import AudioService
 from application.health import HealthService
 from application.items import ItemService
 from application.ports import TtsGateway
+from application.stats import StatsService
 from application.synthesis import RetryPolicy, SynthesisService
 from application.tags import TagService
 from application.voices import VoiceCatalogue
@@ -82,6 +84,8 @@ class Container(containers.DeclarativeContainer):
         AudioService, uow=uow, queue=queue, voices=voices, store=audio_store, clock=clock
     )
     tag_service = providers.Factory(TagService, uow=uow, clock=clock)
+    attempt_service = providers.Factory(AttemptService, uow=uow, clock=clock)
+    stats_service = providers.Factory(StatsService, uow=uow, clock=clock)
     health_service = providers.Factory(
         HealthService,
         database=database,

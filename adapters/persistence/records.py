@@ -107,6 +107,9 @@ class AttemptRecord(Record):
     __table_args__: Any = (
         Index(None, "item_id", "created_at"),
         Index(None, "created_at"),
+        # Covering indexes for the statistics (migration 0002): aggregates read only these.
+        Index(None, "created_at", "item_id", "percentage", "wer", "duration_ms"),
+        Index(None, "item_id", "created_at", "percentage", "wer", "duration_ms"),
         {"sqlite_autoincrement": True},
     )
 

@@ -16,9 +16,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 
 from entrypoints.container import Container
+from entrypoints.http.controllers.attempts import AttemptController
 from entrypoints.http.controllers.audio import AudioController, tts_locales
 from entrypoints.http.controllers.health import DOC_REDIRECTS, health
 from entrypoints.http.controllers.items import ItemController
+from entrypoints.http.controllers.stats import StatsController
 from entrypoints.http.controllers.tags import TagController
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.middleware import RequestContextMiddleware
@@ -92,6 +94,8 @@ def create_app(container: Container) -> Litestar:
         "item_service": provide(container.item_service),
         "audio_service": provide(container.audio_service),
         "tag_service": provide(container.tag_service),
+        "attempt_service": provide(container.attempt_service),
+        "stats_service": provide(container.stats_service),
         "health_service": provide(container.health_service),
     }
     app = Litestar(
@@ -100,6 +104,8 @@ def create_app(container: Container) -> Litestar:
             AudioController,
             tts_locales,
             TagController,
+            AttemptController,
+            StatsController,
             health,
             *DOC_REDIRECTS,
         ],

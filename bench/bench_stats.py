@@ -1,0 +1,266 @@
+"""Statistics at scale (API §6, §12): not a test.
+
+Builds a fresh, migrated SQLite database, seeds it with items and attempts spread over the last
+90 days (bulk `executemany` through the sync sqlite3 module), then times the statistics use cases
+through the real SQL repositories and services (no HTTP): median of `--runs` calls each after one
+warm-up call. Goal: every median under 50 ms.
+
+    .venv/bin/python bench/bench_stats.py [--items 10000] [--attempts 1000000] [--runs 20]
+        [--database PATH] [--explain]
+
+`--database` keeps the file (migrated to head on every run, seeded only when new);
+`--explain` prints the SQLite query plan of every statement the timed calls run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+try:
+    from adapters.clock import SystemClock
+except ModuleNotFoundError:  # run as a script: make the project root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from adapters.clock import SystemClock
+
+from adapters.persistence.engine import create_engine
+from adapters.persistence.migrate import upgrade
+from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from application.attempts import AttemptService
+from application.stats import StatsService
+from domain.pages import PageRequest
+from domain.stats import TimeWindow
+
+GOAL_MS = 50.0
+SPREAD = timedelta(days=90)
+BATCH = 50_000
+TAGS = ["greetings", "basics", "travel", "food", "verbs", "numbers", "work", "family"]
+ALIGNMENT = json.dumps(
+    [
+        {"op": "equal", "ref": "Minä", "hyp": "mina"},
+        {"op": "equal", "ref": "asun", "hyp": "asun"},
+        {"op": "substitute", "ref": "Helsingissä", "hyp": "helsingisa"},
+    ],
+    ensure_ascii=False,
+)
+
+
+def stored(moment: datetime) -> str:
+    """How `DateTimeUTC` stores a timestamp on SQLite (naive UTC text, microseconds)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def item_rows(count: int, now: datetime) -> Iterator[tuple[Any, ...]]:
+    created = stored(now - SPREAD - timedelta(days=1))
+    for n in range(1, count + 1):
+        text = f"Lause numero {n}: minä asun Helsingissä."
+        yield (
+            "fi",
+            text,
+            text.casefold(),
+            1 + n % 5,
+            "ready",
+            None,
+            None,
+            "fake",
+            "fake-a",
+            1,
+            created,
+            created,
+        )
+
+
+def tag_rows(count: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
+    for item_id in range(1, count + 1):
+        for position, name in enumerate(rng.sample(TAGS, rng.randint(0, 2))):
+            yield item_id, position, name, name.casefold()
+
+
+def attempt_rows(
+    count: int, items: int, now: datetime, rng: random.Random
+) -> Iterator[tuple[Any, ...]]:
+    """Attempts in created_at order, as they arrive in a real database."""
+    span = SPREAD.total_seconds()
+    offsets = sorted((rng.random() * span for _ in range(count)), reverse=True)
+    for offset in offsets:
+        words = rng.randint(1, 12)
+        errors = rng.randint(0, words)
+        wer = errors / words
+        yield (
+            rng.randint(1, items),
+            "mina asun helsingisa",
+            (200 * (words - errors) + words) // (2 * words),
+            wer,
+            words,
+            words - errors,
+            errors,
+            0,
+            0,
+            ALIGNMENT,
+            None if rng.random() < 0.2 else rng.randint(1_000, 60_000),
+            stored(now - timedelta(seconds=offset)),
+        )
+
+
+def batches(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def seed(path: Path, items: int, attempts: int) -> None:
+    rng = random.Random(20261124)
+    now = datetime.now(UTC)
+    connection = sqlite3.connect(path)
+    try:
+        # Bulk load only: no fsyncs; the schema and its indexes are the migrated ones.
+        connection.execute("PRAGMA synchronous=OFF")
+        connection.execute("PRAGMA cache_size=-262144")
+        with connection:
+            connection.executemany(
+                "INSERT INTO items (locale, text, search_text, difficulty, tts_status, tts_error,"
+                " audio_key, tts_provider, tts_voice, tts_generation, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                item_rows(items, now),
+            )
+            connection.executemany(
+                "INSERT INTO item_tags (item_id, position, name, name_folded) VALUES (?, ?, ?, ?)",
+                tag_rows(items, rng),
+            )
+        for batch in batches(attempt_rows(attempts, items, now, rng)):
+            with connection:
+                connection.executemany(
+                    "INSERT INTO attempts (item_id, text, percentage, wer, words_ref,"
+                    " words_correct, substitutions, deletions, insertions, alignment, duration_ms,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    batch,
+                )
+        connection.execute("ANALYZE")
+    finally:
+        connection.close()
+
+
+def busiest_item(path: Path) -> int:
+    connection = sqlite3.connect(path)
+    try:
+        row = connection.execute(
+            "SELECT item_id FROM attempts GROUP BY item_id ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+        return int(row[0])
+    finally:
+        connection.close()
+
+
+async def median_ms(call: Callable[[], Awaitable[object]], runs: int) -> float:
+    await call()  # warm-up: connection, statement cache, page cache
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        await call()
+        timings.append((time.perf_counter() - start) * 1000)
+    return statistics.median(timings)
+
+
+async def measure(path: Path, runs: int, explain: bool) -> list[tuple[str, float]]:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    statements: list[tuple[str, Any]] = []
+    if explain:
+
+        def remember(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
+            statements.append((sql, params))
+
+        event.listen(engine.sync_engine, "before_cursor_execute", remember)
+
+    uow = SqlUnitOfWorkFactory(engine)
+    clock = SystemClock()
+    stats = StatsService(uow=uow, clock=clock)
+    attempts = AttemptService(uow=uow, clock=clock)
+    item_id = busiest_item(path)
+    week = TimeWindow(since=clock.now() - timedelta(days=7))
+    cases: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        ("summary, no window", lambda: stats.summary(TimeWindow())),
+        ("summary, last 7 days", lambda: stats.summary(week)),
+        ("practice log, page 1", lambda: stats.practice_log(TimeWindow(), PageRequest(1, 20))),
+        ("practice log, 7 days, page 1", lambda: stats.practice_log(week, PageRequest(1, 20))),
+        (f"item stats (item {item_id})", lambda: stats.item(item_id)),
+        ("progress, 30 days, all items", lambda: stats.progress(30)),
+        ("progress, 30 days, one item", lambda: stats.progress(30, item_id)),
+        ("attempts list, page 1", lambda: attempts.list(None, TimeWindow(), PageRequest())),
+        ("attempts list, one item", lambda: attempts.list(item_id, TimeWindow(), PageRequest())),
+    ]
+    results = []
+    try:
+        for name, call in cases:
+            statements.clear()
+            results.append((name, await median_ms(call, runs)))
+            if explain:
+                await print_plans(path, name, statements)
+    finally:
+        await engine.dispose()
+    return results
+
+
+async def print_plans(path: Path, name: str, statements: list[tuple[str, Any]]) -> None:
+    connection = sqlite3.connect(path)
+    try:
+        print(f"\n== {name}")
+        seen: set[str] = set()
+        for sql, params in statements:
+            if sql in seen or not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            seen.add(sql)
+            print(" ".join(sql.split()))
+            for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", params):
+                print("   ", row[-1])
+    finally:
+        connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--attempts", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--database", type=Path, help="keep the database here (reused if present)")
+    parser.add_argument("--explain", action="store_true", help="print query plans")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = args.database or Path(scratch) / "bench.db"
+        fresh = not path.exists()
+        upgrade(f"sqlite+aiosqlite:///{path}")  # a kept database gets new revisions too
+        if fresh:
+            start = time.perf_counter()
+            seed(path, args.items, args.attempts)
+            print(
+                f"seeded {args.items:,} items and {args.attempts:,} attempts"
+                f" in {time.perf_counter() - start:.1f} s ({path.stat().st_size / 2**20:.0f} MiB)"
+            )
+        results = asyncio.run(measure(path, args.runs, args.explain))
+
+    width = max(len(name) for name, _ in results)
+    print(f"\n{'use case':<{width}}  median ms  goal {GOAL_MS:.0f} ms")
+    for name, ms in results:
+        print(f"{name:<{width}}  {ms:9.2f}  {'ok' if ms < GOAL_MS else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
