@@ -82,8 +82,10 @@ class SynthesisService:
         self._sleep = sleep
         self._key_locks = KeyedLocks()
 
-    async def run(self, job: SynthesisJob) -> None:
-        """Idempotent: a job for a deleted, re-generated or settled item does nothing."""
+    async def run(self, job: SynthesisJob) -> str:
+        """Idempotent: a job for a deleted, re-generated or settled item does nothing.
+
+        Returns the outcome: synthesized, reused, failed or skipped (for metrics)."""
         started = time.perf_counter()
         outcome = await self._run(job)
         log.info(
@@ -93,6 +95,7 @@ class SynthesisService:
             outcome,
             (time.perf_counter() - started) * 1000,
         )
+        return outcome
 
     async def _run(self, job: SynthesisJob) -> str:
         item, stored = await self._load(job)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
+from adapters.metrics import record_job
 from application.ports import JobQueue, SynthesisJob
 
 log = logging.getLogger(__name__)
 
-JobHandler = Callable[[SynthesisJob], Awaitable[None]]
+JobHandler = Callable[[SynthesisJob], Awaitable[str]]
 
 
 class InProcessJobQueue(JobQueue):
@@ -64,12 +66,15 @@ class InProcessJobQueue(JobQueue):
     async def _work(self) -> None:
         while not self._stopping:
             job = await self._queue.get()
+            started = time.perf_counter()
+            outcome = "crashed"
             try:
-                await self._handler(job)
+                outcome = await self._handler(job)
             except Exception:
                 # The handler records outcomes itself; reaching here is a bug, and the item
                 # stays pending, so the next start-up retries it.
                 log.exception("synthesis job %s crashed", job.job_id)
             finally:
+                record_job(outcome, time.perf_counter() - started)
                 self._known.discard(job.job_id)
                 self._queue.task_done()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,7 +23,9 @@ from entrypoints.http.controllers.items import ItemController
 from entrypoints.http.controllers.stats import StatsController
 from entrypoints.http.controllers.tags import TagController
 from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.metrics import PROMETHEUS, metrics
 from entrypoints.http.middleware import RequestContextMiddleware
+from entrypoints.http.security import ApiKeyGuard
 
 EXPOSED_HEADERS = [
     "X-Request-ID",
@@ -62,6 +64,13 @@ async def _require_json(request: Request[Any, Any, Any]) -> None:
         raise HTTPException(status_code=415, detail="Unsupported media type: send application/json")
 
 
+def _queue_depth(container: Container) -> Callable[[], Awaitable[int]]:
+    async def queue_depth() -> int:
+        return await container.queue().pending()
+
+    return queue_depth
+
+
 def create_app(container: Container) -> Litestar:
     settings = container.settings()
 
@@ -97,6 +106,7 @@ def create_app(container: Container) -> Litestar:
         "attempt_service": provide(container.attempt_service),
         "stats_service": provide(container.stats_service),
         "health_service": provide(container.health_service),
+        "queue_depth": Provide(_queue_depth(container), use_cache=False),
     }
     app = Litestar(
         route_handlers=[
@@ -107,11 +117,14 @@ def create_app(container: Container) -> Litestar:
             AttemptController,
             StatsController,
             health,
+            metrics,
             *DOC_REDIRECTS,
         ],
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=_require_json,
+        guards=[ApiKeyGuard(settings.api_keys)],
+        middleware=[PROMETHEUS.middleware],
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],
