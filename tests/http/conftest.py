@@ -5,10 +5,13 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from dependency_injector import providers
 from litestar.testing import TestClient
 
 from adapters.persistence.migrate import upgrade
@@ -48,6 +51,30 @@ def make_client(settings: Settings) -> TestClient[Any]:
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient[Any]]:
     with make_client(settings) as test_client:
+        yield test_client
+
+
+@dataclass
+class SettableClock:
+    """A clock the test moves by hand, so timestamps are chosen rather than observed."""
+
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock(datetime(2026, 11, 24, 13, 40, tzinfo=UTC))
+
+
+@pytest.fixture
+def clocked(settings: Settings, clock: SettableClock) -> Iterator[TestClient[Any]]:
+    """The app with its clock replaced through a provider override."""
+    container = Container(settings=settings)
+    container.clock.override(providers.Object(clock))
+    with TestClient(create_app(container), raise_server_exceptions=False) as test_client:
         yield test_client
 
 

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from dependency_injector import providers
 from litestar.testing import TestClient
 
-from entrypoints.container import Container
-from entrypoints.http.app import create_app
-from entrypoints.settings import Settings
-from tests.http.conftest import create_item, problems
+from tests.http.conftest import SettableClock, create_item, problems
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 T0 = datetime(2026, 11, 24, 13, 40, tzinfo=UTC)
@@ -37,28 +31,6 @@ ATTEMPT_FIELDS = [
     "alignment",
     "duration_ms",
 ]
-
-
-@dataclass
-class SettableClock:
-    moment: datetime
-
-    def now(self) -> datetime:
-        return self.moment
-
-
-@pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock(T0)
-
-
-@pytest.fixture
-def clocked(settings: Settings, clock: SettableClock) -> Iterator[Client]:
-    """The app with its clock replaced (a provider override), so created_at is chosen."""
-    container = Container(settings=settings)
-    container.clock.override(providers.Object(clock))
-    with TestClient(create_app(container), raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 def submit(client: Client, item_id: int, text: str, **fields: Any) -> dict[str, Any]:

@@ -6,19 +6,14 @@ exactly 13:40, 13:42 and 13:45 on 2026-11-24 and the examples are compared whole
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from dependency_injector import providers
 from litestar.testing import TestClient
 
-from entrypoints.container import Container
-from entrypoints.http.app import create_app
-from entrypoints.settings import Settings
-from tests.http.conftest import create_item, problems
+from tests.http.conftest import SettableClock, create_item, problems
 
 T0 = datetime(2026, 11, 24, 13, 40, tzinfo=UTC)
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
@@ -27,25 +22,9 @@ MORNING = "Hyvää huomenta!"
 Client = TestClient[Any]
 
 
-@dataclass
-class SettableClock:
-    moment: datetime
-
-    def now(self) -> datetime:
-        return self.moment
-
-
 @pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock(T0)
-
-
-@pytest.fixture
-def client(settings: Settings, clock: SettableClock) -> Iterator[Client]:
-    container = Container(settings=settings)
-    container.clock.override(providers.Object(clock))
-    with TestClient(create_app(container), raise_server_exceptions=False) as test_client:
-        yield test_client
+def client(clocked: Client) -> Client:
+    return clocked
 
 
 def attempt_at(
