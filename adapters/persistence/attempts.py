@@ -1,19 +1,442 @@
-"""Attempts in SQL (API §2.2, §3.14)."""
+"""Attempts in SQL (API §2.2, §3.14), and the rollups every attempt write keeps exact (§6).
+
+Two rollup tables hold the aggregates the statistics read (migration 0003):
+`item_attempt_stats` (all attempts of one item) and `daily_attempt_stats` (all attempts on one
+UTC date). They change in the same transaction as the attempts: `add` upserts both (one atomic
+`INSERT … ON CONFLICT DO UPDATE` per row, safe under concurrent writers), and deleting an item
+goes through `delete_item_attempts`, which takes the item's attempts out of the daily rows.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Double,
+    Integer,
+    RowMapping,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.persistence.records import AttemptRecord
+from adapters.persistence.expressions import utc_date
+from adapters.persistence.records import (
+    AttemptRecord,
+    DailyAttemptStatsRecord,
+    ItemAttemptStatsRecord,
+)
 from application.ports import AttemptRepository
 from domain.attempts import Attempt
 from domain.pages import Page, PageRequest
 from domain.scoring import AlignmentKind, AlignmentOp, Score
-from domain.stats import TimeWindow
+from domain.stats import AttemptAggregate, TimeWindow
+
+# ------------------------------------------------------------------------------- aggregates
+
+
+def aggregate_columns() -> list[ColumnElement[Any]]:
+    """The aggregates of attempts, labelled with the AttemptAggregate field they fill."""
+    return [
+        func.count(AttemptRecord.id).label("count"),
+        func.sum(AttemptRecord.percentage).label("percentage_sum"),
+        func.min(AttemptRecord.percentage).label("percentage_min"),
+        func.max(AttemptRecord.percentage).label("percentage_max"),
+        func.sum(AttemptRecord.wer).label("wer_sum"),
+        func.min(AttemptRecord.wer).label("wer_min"),
+        func.max(AttemptRecord.wer).label("wer_max"),
+        func.sum(AttemptRecord.duration_ms).label("timed_ms_sum"),
+        func.count(AttemptRecord.id)
+        .filter(AttemptRecord.duration_ms.is_(None))
+        .label("untimed_count"),
+        func.min(AttemptRecord.created_at).label("first_at"),
+        func.max(AttemptRecord.created_at).label("last_at"),
+    ]
+
+
+AGGREGATE_FIELDS = [column.name for column in aggregate_columns()]
+
+RollupRecord = type[ItemAttemptStatsRecord] | type[DailyAttemptStatsRecord]
+
+
+def rollup_columns(record: RollupRecord) -> list[ColumnElement[Any]]:
+    """The columns of one rollup row, labelled with the AttemptAggregate field they fill."""
+    return [
+        record.attempt_count.label("count"),
+        record.percentage_sum.label("percentage_sum"),
+        record.percentage_min.label("percentage_min"),
+        record.percentage_max.label("percentage_max"),
+        record.wer_sum.label("wer_sum"),
+        record.wer_min.label("wer_min"),
+        record.wer_max.label("wer_max"),
+        record.timed_ms_sum.label("timed_ms_sum"),
+        record.untimed_count.label("untimed_count"),
+        record.first_at.label("first_at"),
+        record.last_at.label("last_at"),
+    ]
+
+
+def rollup_totals(record: RollupRecord) -> list[ColumnElement[Any]]:
+    """The aggregate of many rollup rows, labelled like `aggregate_columns`."""
+    return [
+        func.sum(record.attempt_count).label("count"),
+        func.sum(record.percentage_sum).label("percentage_sum"),
+        func.min(record.percentage_min).label("percentage_min"),
+        func.max(record.percentage_max).label("percentage_max"),
+        func.sum(record.wer_sum).label("wer_sum"),
+        func.min(record.wer_min).label("wer_min"),
+        func.max(record.wer_max).label("wer_max"),
+        func.sum(record.timed_ms_sum).label("timed_ms_sum"),
+        func.sum(record.untimed_count).label("untimed_count"),
+        func.min(record.first_at).label("first_at"),
+        func.max(record.last_at).label("last_at"),
+    ]
+
+
+def to_aggregate(row: RowMapping) -> AttemptAggregate:
+    """The aggregate columns of a row; SQL answers NULL over no rows where the domain wants 0."""
+    values = {name: row[name] for name in AGGREGATE_FIELDS}
+    if not values["count"]:
+        return AttemptAggregate()
+    # int()/float(): Postgres SUM(integer) is bigint, SUM(bigint) numeric (Decimal).
+    return AttemptAggregate(
+        count=int(values["count"]),
+        percentage_sum=int(values["percentage_sum"]),
+        percentage_min=int(values["percentage_min"]),
+        percentage_max=int(values["percentage_max"]),
+        wer_sum=float(values["wer_sum"]),
+        wer_min=float(values["wer_min"]),
+        wer_max=float(values["wer_max"]),
+        timed_ms_sum=int(values["timed_ms_sum"] or 0),
+        untimed_count=int(values["untimed_count"]),
+        first_at=values["first_at"],
+        last_at=values["last_at"],
+    )
+
+
+def combine(first: AttemptAggregate, second: AttemptAggregate) -> AttemptAggregate:
+    """The aggregate of two disjoint sets of attempts."""
+    if not second.count:
+        return first
+    if not first.count:
+        return second
+    return AttemptAggregate(
+        count=first.count + second.count,
+        percentage_sum=first.percentage_sum + second.percentage_sum,
+        percentage_min=min(first.percentage_min, second.percentage_min),
+        percentage_max=max(first.percentage_max, second.percentage_max),
+        wer_sum=first.wer_sum + second.wer_sum,
+        wer_min=min(first.wer_min, second.wer_min),
+        wer_max=max(first.wer_max, second.wer_max),
+        timed_ms_sum=first.timed_ms_sum + second.timed_ms_sum,
+        untimed_count=first.untimed_count + second.untimed_count,
+        first_at=_extreme(min, first.first_at, second.first_at),
+        last_at=_extreme(max, first.last_at, second.last_at),
+    )
+
+
+def _extreme(
+    pick: Callable[[datetime, datetime], datetime], a: datetime | None, b: datetime | None
+) -> datetime | None:
+    if a is None or b is None:
+        return b if a is None else a
+    return pick(a, b)
+
+
+def midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def on_day(day: date) -> list[ColumnElement[bool]]:
+    """Attempts whose created_at falls on a UTC date, as a range the created_at index serves."""
+    return [
+        AttemptRecord.created_at >= midnight(day),
+        AttemptRecord.created_at < midnight(day + timedelta(days=1)),
+    ]
+
+
+# ---------------------------------------------------------------------------------- rollups
+
+_SUMS = ("attempt_count", "percentage_sum", "wer_sum", "timed_ms_sum", "untimed_count")
+_MINIMA = ("percentage_min", "wer_min", "first_at")
+_MAXIMA = ("percentage_max", "wer_max", "last_at")
+_ROLLUP = (*_SUMS, *_MINIMA, *_MAXIMA)
+
+
+def _rollup_values(attempt: Attempt) -> dict[str, Any]:
+    """One attempt as a rollup row of its own."""
+    score = attempt.score
+    return {
+        "attempt_count": 1,
+        "percentage_sum": score.percentage,
+        "percentage_min": score.percentage,
+        "percentage_max": score.percentage,
+        "wer_sum": score.wer,
+        "wer_min": score.wer,
+        "wer_max": score.wer,
+        "timed_ms_sum": attempt.duration_ms or 0,
+        "untimed_count": 1 if attempt.duration_ms is None else 0,
+        "first_at": attempt.created_at,
+        "last_at": attempt.created_at,
+    }
+
+
+def _merged(
+    table: Table,
+    excluded: Any,
+    least: Callable[..., ColumnElement[Any]],
+    greatest: Callable[..., ColumnElement[Any]],
+) -> dict[str, ColumnElement[Any]]:
+    """SET clauses adding the proposed row (`excluded`) to the stored one."""
+    merged: dict[str, ColumnElement[Any]] = {}
+    for name in _SUMS:
+        merged[name] = table.c[name] + excluded[name]
+    for name in _MINIMA:
+        merged[name] = least(table.c[name], excluded[name])
+    for name in _MAXIMA:
+        merged[name] = greatest(table.c[name], excluded[name])
+    return merged
+
+
+async def _add_to_rollup(
+    session: AsyncSession, record: RollupRecord, key: dict[str, Any], values: dict[str, Any]
+) -> None:
+    """Insert the row, or add it to the stored one: one atomic statement either way."""
+    table = cast(Table, record.__table__)
+    if session.get_bind().dialect.name == "postgresql":
+        pg_insert = postgresql.insert(table).values(**key, **values)
+        statement: Any = pg_insert.on_conflict_do_update(
+            index_elements=list(key),
+            set_=_merged(table, pg_insert.excluded, func.least, func.greatest),
+        )
+    else:
+        # SQLite: min()/max() with two arguments are the scalar functions.
+        lite_insert = sqlite.insert(table).values(**key, **values)
+        statement = lite_insert.on_conflict_do_update(
+            index_elements=list(key),
+            set_=_merged(table, lite_insert.excluded, func.min, func.max),
+        )
+    await session.execute(statement)
+
+
+async def add_to_rollups(session: AsyncSession, attempt: Attempt) -> None:
+    """Count a stored attempt in its item's and its day's rollups (item first, then day: one
+    lock order for every writer)."""
+    values = _rollup_values(attempt)
+    await _add_to_rollup(session, ItemAttemptStatsRecord, {"item_id": attempt.item_id}, values)
+    day = attempt.created_at.astimezone(UTC).date()
+    await _add_to_rollup(session, DailyAttemptStatsRecord, {"day": day}, values)
+
+
+@dataclass(frozen=True, slots=True)
+class _DayRow:
+    day: date
+    stored: AttemptAggregate
+    removed: AttemptAggregate
+
+    def kept_extremes(self) -> list[ColumnElement[bool]] | None:
+        """What must hold for the day's minima and maxima to survive the removal.
+
+        An extreme the removed attempts reach survives when a remaining attempt of the day
+        reaches it too: one early-exit probe each, instead of re-aggregating the whole day.
+        None when an extreme cannot survive (the rollup needs recomputing).
+        """
+        stored, removed = self.stored, self.removed
+        if (
+            stored.first_at is None
+            or stored.last_at is None
+            or removed.first_at is None
+            or removed.last_at is None
+        ):
+            return None
+        # (the removed attempts reach the extreme, go beyond it, a remaining one reaching it)
+        reached = [
+            (
+                removed.percentage_min == stored.percentage_min,
+                removed.percentage_min < stored.percentage_min,
+                AttemptRecord.percentage == stored.percentage_min,
+            ),
+            (
+                removed.percentage_max == stored.percentage_max,
+                removed.percentage_max > stored.percentage_max,
+                AttemptRecord.percentage == stored.percentage_max,
+            ),
+            (
+                removed.wer_min == stored.wer_min,
+                removed.wer_min < stored.wer_min,
+                AttemptRecord.wer == stored.wer_min,
+            ),
+            (
+                removed.wer_max == stored.wer_max,
+                removed.wer_max > stored.wer_max,
+                AttemptRecord.wer == stored.wer_max,
+            ),
+            (
+                removed.first_at == stored.first_at,
+                removed.first_at < stored.first_at,
+                AttemptRecord.created_at == stored.first_at,
+            ),
+            (
+                removed.last_at == stored.last_at,
+                removed.last_at > stored.last_at,
+                AttemptRecord.created_at == stored.last_at,
+            ),
+        ]
+        conditions: list[ColumnElement[bool]] = []
+        for reaches, beyond, reaching in reached:
+            if beyond:
+                return None  # the rollup is off: recompute it
+            if reaches:
+                conditions.append(exists().where(*on_day(self.day), reaching))
+        return conditions
+
+
+async def delete_item_attempts(session: AsyncSession, item_id: int) -> None:
+    """Delete an item's attempts and its rollup row, and take the attempts out of the days.
+
+    Call with the item row locked (no attempt of it can arrive meanwhile). Sums are subtracted;
+    a day whose minimum or maximum may have been one of the removed attempts is recomputed from
+    the attempts that remain on it; a day left without attempts loses its row. A handful of
+    statements whatever the number of days.
+    """
+    day = utc_date(AttemptRecord.created_at).label("day")
+    removed = {
+        row.day: to_aggregate(row._mapping)
+        for row in await session.execute(
+            select(day, *aggregate_columns()).where(AttemptRecord.item_id == item_id).group_by(day)
+        )
+    }
+    days: list[_DayRow] = []
+    if removed:
+        daily = DailyAttemptStatsRecord
+        # Locked in date order, so concurrent deletes cannot deadlock on Postgres.
+        stored = await session.execute(
+            select(daily.day, *rollup_columns(daily))
+            .where(daily.day.in_(sorted(removed)))
+            .order_by(daily.day)
+            .with_for_update()
+        )
+        days = [_DayRow(row.day, to_aggregate(row._mapping), removed[row.day]) for row in stored]
+
+    await session.execute(delete(AttemptRecord).where(AttemptRecord.item_id == item_id))
+    # Also removed by ON DELETE CASCADE with the item; explicit for connections without
+    # foreign_keys=ON.
+    await session.execute(
+        delete(ItemAttemptStatsRecord).where(ItemAttemptStatsRecord.item_id == item_id)
+    )
+    if days:
+        await _take_out_of_days(session, days)
+
+
+_CHUNK = 50  # days per statement: well under every driver's limit on bound parameters
+
+
+def _chunks(days: list[_DayRow]) -> list[list[_DayRow]]:
+    return [days[start : start + _CHUNK] for start in range(0, len(days), _CHUNK)]
+
+
+async def _take_out_of_days(session: AsyncSession, days: list[_DayRow]) -> None:
+    emptied = [row.day for row in days if row.stored.count <= row.removed.count]
+    left = [row for row in days if row.stored.count > row.removed.count]
+    # Which days keep their extremes: every probe of every day in one statement per chunk.
+    kept: dict[date, bool] = {}
+    for chunk in _chunks(left):
+        probes = {row.day: row.kept_extremes() for row in chunk}
+        for row_day, conditions in probes.items():
+            if conditions is None:
+                kept[row_day] = False
+            elif not conditions:
+                kept[row_day] = True
+        asked = [(row_day, c) for row_day, c in probes.items() if c]
+        if asked:
+            answers = (
+                await session.execute(
+                    select(*(and_(*c).label(f"d{n}") for n, (_, c) in enumerate(asked)))
+                )
+            ).one()
+            kept.update((row_day, bool(answers[n])) for n, (row_day, _) in enumerate(asked))
+    subtracted = [row for row in left if kept[row.day]]
+    recomputed: dict[date, AttemptAggregate] = {}
+    day = utc_date(AttemptRecord.created_at).label("day")
+    for chunk in _chunks([row for row in left if not kept[row.day]]):
+        rows = await session.execute(
+            select(day, *aggregate_columns())
+            .where(or_(*(and_(*on_day(row.day)) for row in chunk)))
+            .group_by(day)
+        )
+        recomputed.update((row.day, to_aggregate(row._mapping)) for row in rows)
+        emptied.extend(row.day for row in chunk if row.day not in recomputed)
+
+    table = cast(Table, DailyAttemptStatsRecord.__table__)
+    c = table.c
+    if subtracted:
+        await session.execute(
+            update(table)
+            .where(c.day == bindparam("b_day", type_=c.day.type))
+            .values(
+                attempt_count=c.attempt_count - bindparam("b_count", type_=Integer()),
+                percentage_sum=c.percentage_sum - bindparam("b_percentage", type_=BigInteger()),
+                wer_sum=c.wer_sum - bindparam("b_wer", type_=Double()),
+                timed_ms_sum=c.timed_ms_sum - bindparam("b_timed", type_=BigInteger()),
+                untimed_count=c.untimed_count - bindparam("b_untimed", type_=Integer()),
+            ),
+            [
+                {
+                    "b_day": row.day,
+                    "b_count": row.removed.count,
+                    "b_percentage": row.removed.percentage_sum,
+                    "b_wer": row.removed.wer_sum,
+                    "b_timed": row.removed.timed_ms_sum,
+                    "b_untimed": row.removed.untimed_count,
+                }
+                for row in subtracted
+            ],
+        )
+    if recomputed:
+        await session.execute(
+            update(table)
+            .where(c.day == bindparam("b_day", type_=c.day.type))
+            .values({name: bindparam(f"b_{name}", type_=c[name].type) for name in _ROLLUP}),
+            [
+                {"b_day": row_day} | {f"b_{name}": v for name, v in _rollup_row(agg).items()}
+                for row_day, agg in recomputed.items()
+            ],
+        )
+    if emptied:
+        await session.execute(delete(table).where(c.day.in_(emptied)))
+
+
+def _rollup_row(aggregate: AttemptAggregate) -> dict[str, Any]:
+    return {
+        "attempt_count": aggregate.count,
+        "percentage_sum": aggregate.percentage_sum,
+        "percentage_min": aggregate.percentage_min,
+        "percentage_max": aggregate.percentage_max,
+        "wer_sum": aggregate.wer_sum,
+        "wer_min": aggregate.wer_min,
+        "wer_max": aggregate.wer_max,
+        "timed_ms_sum": aggregate.timed_ms_sum,
+        "untimed_count": aggregate.untimed_count,
+        "first_at": aggregate.first_at,
+        "last_at": aggregate.last_at,
+    }
+
+
+# --------------------------------------------------------------------------------- attempts
 
 
 def window_conditions(window: TimeWindow) -> list[ColumnElement[bool]]:
@@ -72,6 +495,19 @@ def _to_entity(record: AttemptRecord) -> Attempt:
     )
 
 
+def _count(
+    item_id: int | None, window: TimeWindow, conditions: list[ColumnElement[bool]]
+) -> Select[Any]:
+    """How many attempts match: from the rollups when no window narrows them."""
+    if window.since is None and window.until is None:
+        if item_id is None:
+            return select(func.sum(DailyAttemptStatsRecord.attempt_count))
+        return select(ItemAttemptStatsRecord.attempt_count).where(
+            ItemAttemptStatsRecord.item_id == item_id
+        )
+    return select(func.count()).select_from(AttemptRecord).where(*conditions)
+
+
 class SqlAttemptRepository(AttemptRepository):
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -80,6 +516,7 @@ class SqlAttemptRepository(AttemptRepository):
         record = _to_record(attempt)
         self._session.add(record)
         await self._session.flush()
+        await add_to_rollups(self._session, attempt)
         return _to_entity(record)
 
     async def get(self, attempt_id: int) -> Attempt | None:
@@ -92,12 +529,7 @@ class SqlAttemptRepository(AttemptRepository):
         conditions = window_conditions(window)
         if item_id is not None:
             conditions.append(AttemptRecord.item_id == item_id)
-        total = int(
-            await self._session.scalar(
-                select(func.count()).select_from(AttemptRecord).where(*conditions)
-            )
-            or 0
-        )
+        total = int(await self._session.scalar(_count(item_id, window, conditions)) or 0)
         if page.offset >= total:
             return Page(rows=[], total=total, request=page)
         records = await self._session.scalars(

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.persistence.attempts import delete_item_attempts
 from adapters.persistence.expressions import contains_literal
 from adapters.persistence.records import AttemptRecord, AudioBlobRecord, ItemRecord, ItemTagRecord
 from application.ports import ItemRepository
@@ -212,10 +213,16 @@ class SqlItemRepository(ItemRepository):
         item = await self.get(item_id)
         if item is None:
             return None
+        # Locks first, so no attempt of the item can be added while its attempts leave the
+        # statistics rollups: the item's row on Postgres (attempt inserts wait on it); on SQLite
+        # the database, which the transaction's first write takes.
+        await self._session.execute(
+            select(ItemRecord.id).where(ItemRecord.id == item_id).with_for_update()
+        )
         # Explicit deletes as well as ON DELETE CASCADE: correct even on a SQLite connection
         # opened without foreign_keys=ON.
-        await self._session.execute(delete(AttemptRecord).where(AttemptRecord.item_id == item_id))
         await self._session.execute(delete(ItemTagRecord).where(ItemTagRecord.item_id == item_id))
+        await delete_item_attempts(self._session, item_id)
         await self._session.execute(
             delete(ItemRecord)
             .where(ItemRecord.id == item_id)

@@ -9,7 +9,7 @@ used where they earn their place (UTC timestamps, 64-bit identity ids).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
@@ -18,6 +18,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Date,
     Double,
     ForeignKey,
     Identity,
@@ -127,6 +128,48 @@ class AttemptRecord(Record):
     alignment: Mapped[list[dict[str, str | None]]] = mapped_column(JsonDocument)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+
+
+class _AttemptRollup:
+    """Exact aggregates of a set of attempts, kept up to date with every write (migration 0003).
+
+    Counts and sums are exact (integers) or double sums; min/max/first/last are the extremes of
+    the set. The statistics read these instead of aggregating the attempts themselves.
+    """
+
+    attempt_count: Mapped[int] = mapped_column(Integer)
+    percentage_sum: Mapped[int] = mapped_column(BigInteger)
+    percentage_min: Mapped[int] = mapped_column(Integer)
+    percentage_max: Mapped[int] = mapped_column(Integer)
+    wer_sum: Mapped[float] = mapped_column(Double)
+    wer_min: Mapped[float] = mapped_column(Double)
+    wer_max: Mapped[float] = mapped_column(Double)
+    timed_ms_sum: Mapped[int] = mapped_column(BigInteger)  # Σ duration_ms where known
+    untimed_count: Mapped[int] = mapped_column(Integer)  # attempts without duration_ms
+    first_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+    last_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+
+
+class ItemAttemptStatsRecord(_AttemptRollup, Record):
+    """All attempts of one item; a row exists while the item has attempts."""
+
+    __tablename__ = "item_attempt_stats"
+    __table_args__: Any = (Index(None, "last_at", "item_id"),)  # the practice log's order
+
+    item_id: Mapped[int] = mapped_column(
+        BigIntIdentity,
+        ForeignKey("items.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,  # the item's id, never generated here
+    )
+
+
+class DailyAttemptStatsRecord(_AttemptRollup, Record):
+    """All attempts (of every item) whose created_at falls on one UTC date."""
+
+    __tablename__ = "daily_attempt_stats"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
 class TagRecord(Record):

@@ -19,7 +19,15 @@ from adapters.persistence.records import Record
 
 T = TypeVar("T")
 
-EXPECTED_TABLES = {"items", "item_tags", "attempts", "tags", "audio_blobs"}
+EXPECTED_TABLES = {
+    "items",
+    "item_tags",
+    "attempts",
+    "tags",
+    "audio_blobs",
+    "item_attempt_stats",
+    "daily_attempt_stats",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
