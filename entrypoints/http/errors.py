@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
+from litestar.datastructures import ResponseHeader
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.base_exceptions import SerializationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -134,15 +135,49 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 }
 
 
-def documented(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for a route's error answers, all with the error body of API §1.2."""
-    return {
-        status: ResponseSpec(
-            data_container=ErrorBody,
-            description=DETAIL_BY_STATUS.get(status, "Error"),
-            examples=[
-                Example(value={"status_code": status, "detail": DETAIL_BY_STATUS.get(status, "")})
-            ],
-        )
-        for status in (*statuses, 500)
-    }
+def header_doc(name: str, example: str, description: str) -> ResponseHeader:
+    """A documented (not set) success-response header; the example gives it a string schema."""
+    return ResponseHeader(
+        name=name, value=example, description=description, required=True, documentation_only=True
+    )
+
+
+# Every response carries it (API §1.7); the middleware sets it.
+REQUEST_ID_HEADER = header_doc(
+    "X-Request-ID", "0f8fad5bd9cb469fa16570867728950e", "The request's id, echoed or generated"
+)
+
+# What the OpenAPI document says about each error status (API §1.2, §3).
+_DESCRIPTION_BY_STATUS = {
+    **DETAIL_BY_STATUS,
+    400: "Bad Request (malformed JSON body, or an endpoint-specific rule)",
+    401: "Invalid or missing API key (only when API keys are enabled)",
+    404: "Not Found",
+    409: "Conflict",
+    416: "Requested range not satisfiable",
+}
+# Answers any /v1 operation can give (API §0, §1.1, §1.2, §1.9): the API key check, a body with
+# a non-JSON Content-Type (checked for every route, bodiless methods included), a crash.
+V1_GLOBAL_ERRORS = (401, 415, 500)
+
+
+def documented(*statuses: int, v1: bool = True) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for a route's error answers, all with the error body of API §1.2.
+
+    `statuses` are the endpoint's own; the global ones of a /v1 route are added (`v1=False`:
+    only 415 and 500, for open routes such as /health).
+    """
+    extra = V1_GLOBAL_ERRORS if v1 else (415, 500)
+    return {status: _error_spec(status) for status in sorted({*statuses, *extra})}
+
+
+def _error_spec(status: int) -> ResponseSpec:
+    description = _DESCRIPTION_BY_STATUS.get(status, "Error")
+    detail = DETAIL_BY_STATUS.get(status, description)
+    return ResponseSpec(
+        data_container=ErrorBody,
+        description=description,
+        # Litestar would otherwise add random example bodies: a different document per build.
+        generate_examples=False,
+        examples=[Example(value={"status_code": status, "detail": detail})],
+    )

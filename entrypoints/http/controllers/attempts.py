@@ -12,7 +12,7 @@ from application.attempts import AttemptService
 from domain.pages import PageRequest
 from domain.stats import TimeWindow
 from entrypoints.http.controllers.items import Page, PerPage
-from entrypoints.http.errors import documented
+from entrypoints.http.errors import REQUEST_ID_HEADER, documented, header_doc
 from entrypoints.http.params import (
     EdgeInputError,
     as_query_error,
@@ -57,13 +57,15 @@ def time_window(since: str | None, until: str | None) -> TimeWindow:
 class AttemptController(Controller):
     path = "/v1/attempts"
     tags = ["attempts"]
+    response_headers = [REQUEST_ID_HEADER]
 
     @post(
         "/",
         operation_id="createAttempt",
         summary="Submit an attempt and score it against the item",
         status_code=201,
-        responses=documented(400, 404, 413, 415, 422),
+        responses=documented(400, 404, 413, 422),
+        response_headers=[header_doc("Location", "/v1/attempts/7", "URL of the new attempt")],
     )
     async def create(
         self, data: JSONBody[AttemptCreate], attempt_service: NamedDependency[AttemptService]

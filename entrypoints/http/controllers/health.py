@@ -8,6 +8,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect
 
 from application.health import HealthService
+from entrypoints.http.errors import REQUEST_ID_HEADER, documented
 from entrypoints.http.schemas.common import timestamp
 from entrypoints.http.schemas.health import HealthChecks, HealthRead
 from entrypoints.settings import Settings
@@ -22,7 +23,11 @@ def _word(ok: bool) -> str:
     operation_id="getHealth",
     summary="Service health (200 healthy, 503 unhealthy)",
     tags=["health"],
-    responses={503: ResponseSpec(HealthRead, description="Unhealthy: same body")},
+    responses={
+        503: ResponseSpec(HealthRead, description="Unhealthy: same body", generate_examples=False),
+        **documented(v1=False),
+    },
+    response_headers=[REQUEST_ID_HEADER],
 )
 async def health(
     health_service: NamedDependency[HealthService], settings: NamedDependency[Settings]

@@ -14,7 +14,7 @@ from domain.items import TtsStatus, fold
 from domain.listing import ItemFilter, ItemSort, parse_difficulty_filter
 from domain.locales import canonical_locale
 from domain.pages import PageRequest
-from entrypoints.http.errors import documented
+from entrypoints.http.errors import REQUEST_ID_HEADER, documented, header_doc
 from entrypoints.http.params import (
     EdgeInputError,
     as_query_error,
@@ -86,13 +86,15 @@ def _filter(
 class ItemController(Controller):
     path = "/v1/items"
     tags = ["items"]
+    response_headers = [REQUEST_ID_HEADER]
 
     @post(
         "/",
         operation_id="createItem",
         summary="Create an item and queue its audio",
         status_code=202,
-        responses=documented(400, 413, 415, 422),
+        responses=documented(400, 413, 422),
+        response_headers=[header_doc("Location", "/v1/items/42", "URL of the new item")],
     )
     async def create(
         self, data: JSONBody[ItemCreate], item_service: NamedDependency[ItemService]
@@ -107,7 +109,7 @@ class ItemController(Controller):
         operation_id="bulkCreateItems",
         summary="Create 1–100 items in one transaction",
         status_code=202,
-        responses=documented(400, 413, 415, 422),
+        responses=documented(400, 413, 422),
     )
     async def bulk_create(
         self, data: JSONBody[ItemBulkCreate], item_service: NamedDependency[ItemService]
@@ -187,7 +189,7 @@ class ItemController(Controller):
         "/{item_id:str}/tags",
         operation_id="replaceItemTags",
         summary="Replace all tags of an item",
-        responses=documented(400, 404, 413, 415, 422),
+        responses=documented(400, 404, 413, 422),
     )
     async def replace_tags(
         self,
@@ -210,7 +212,7 @@ class ItemController(Controller):
         "/{item_id:str}/difficulty",
         operation_id="setItemDifficulty",
         summary="Set the difficulty of an item",
-        responses=documented(400, 404, 413, 415, 422),
+        responses=documented(400, 404, 413, 422),
     )
     async def set_difficulty(
         self,

@@ -18,7 +18,7 @@ from entrypoints.http.controllers.attempts import (
     time_window,
 )
 from entrypoints.http.controllers.items import ItemId, Page, PerPage
-from entrypoints.http.errors import documented
+from entrypoints.http.errors import REQUEST_ID_HEADER, documented
 from entrypoints.http.params import path_id
 from entrypoints.http.schemas.stats import (
     DayRead,
@@ -39,6 +39,7 @@ Days = Annotated[
 class StatsController(Controller):
     path = "/v1/stats"
     tags = ["stats"]
+    response_headers = [REQUEST_ID_HEADER]
 
     @get(
         "/summary",

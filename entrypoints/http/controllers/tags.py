@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from application.tags import TagService
-from entrypoints.http.errors import documented
+from entrypoints.http.errors import REQUEST_ID_HEADER, documented
 from entrypoints.http.params import path_id
 from entrypoints.http.schemas.tags import TagCreate, TagList, TagRead
 
@@ -21,13 +21,14 @@ TagId = Annotated[
 class TagController(Controller):
     path = "/v1/tags"
     tags = ["tags"]
+    response_headers = [REQUEST_ID_HEADER]
 
     @post(
         "/",
         operation_id="createTag",
         summary="Create a preset tag",
         status_code=201,
-        responses=documented(400, 409, 413, 415, 422),
+        responses=documented(400, 409, 413, 422),
     )
     async def create(
         self, data: JSONBody[TagCreate], tag_service: NamedDependency[TagService]
@@ -40,7 +41,8 @@ class TagController(Controller):
         self,
         tag_service: NamedDependency[TagService],
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0, le=2**62)] = 0,
+        # schema_extra: Litestar's OpenAPI drops a zero minimum.
+        offset: Annotated[int, QueryParameter(ge=0, le=2**62, schema_extra={"minimum": 0})] = 0,
     ) -> TagList:
         tags, total = await tag_service.list(limit, offset)
         return TagList(tags=[TagRead.of(t) for t in tags], total=total)

@@ -10,11 +10,29 @@ from domain.attempts import MAX_ATTEMPT_TEXT_LENGTH, MAX_DURATION_MS, Attempt
 from domain.pages import Page
 from domain.scoring import AlignmentOp
 from entrypoints.http.params import INT64_MAX, INT64_MIN
-from entrypoints.http.schemas.common import Schema, timestamp
+from entrypoints.http.schemas.common import (
+    AlignmentKindName,
+    Percentage,
+    Schema,
+    Timestamp,
+    WordErrorRate,
+    timestamp,
+)
 
-ItemId = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
+# `extra` restates bounds Litestar's OpenAPI would get wrong: it writes them as floats
+# (INT64_MAX becomes 9.223372036854776e18, above the real limit) and drops a zero minimum.
+ItemId = Annotated[
+    int,
+    msgspec.Meta(
+        ge=INT64_MIN,
+        le=INT64_MAX,
+        extra_json_schema={"extra": {"minimum": INT64_MIN, "maximum": INT64_MAX}},
+    ),
+]
 AttemptText = Annotated[str, msgspec.Meta(max_length=MAX_ATTEMPT_TEXT_LENGTH)]
-DurationMs = Annotated[int, msgspec.Meta(ge=0, le=MAX_DURATION_MS)]
+DurationMs = Annotated[
+    int, msgspec.Meta(ge=0, le=MAX_DURATION_MS, extra_json_schema={"extra": {"minimum": 0}})
+]
 
 
 class AttemptCreate(Schema):
@@ -24,7 +42,7 @@ class AttemptCreate(Schema):
 
 
 class AlignmentOpRead(Schema):
-    op: str
+    op: AlignmentKindName
     ref: str | None
     hyp: str | None
 
@@ -37,11 +55,11 @@ class AttemptRead(Schema):
     id: int
     item_id: int
     text: str
-    percentage: int
-    wer: float
+    percentage: Percentage
+    wer: WordErrorRate
     words_ref: int
     words_correct: int
-    created_at: str
+    created_at: Timestamp
     substitutions: int
     deletions: int
     insertions: int

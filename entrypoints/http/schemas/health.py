@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from entrypoints.http.schemas.common import Schema
+from entrypoints.http.schemas.common import HealthWord, Schema, Timestamp
 
 
 class HealthChecks(Schema):
-    database: str
-    audio_directory: str
-    tts_service: str
-    task_manager: str
+    database: HealthWord
+    audio_directory: HealthWord
+    tts_service: HealthWord
+    task_manager: HealthWord
     queue_backend: str
     queue_pending: int
     service: str
     version: str
-    timestamp: str
+    timestamp: Timestamp
 
 
 class HealthRead(Schema):
-    status: str
+    status: HealthWord
     checks: HealthChecks

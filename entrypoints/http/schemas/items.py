@@ -8,7 +8,7 @@ import msgspec
 
 from domain.items import MAX_TEXT_LENGTH, Item
 from domain.pages import Page
-from entrypoints.http.schemas.common import Schema, timestamp
+from entrypoints.http.schemas.common import Schema, Timestamp, TtsStatusName, timestamp
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT_LENGTH)]
 Difficulty = Annotated[int, msgspec.Meta(ge=1, le=5)]
@@ -39,9 +39,9 @@ class ItemRead(Schema):
     text: str
     difficulty: int
     tags: list[str]
-    tts_status: str
-    created_at: str
-    updated_at: str
+    tts_status: TtsStatusName
+    created_at: Timestamp
+    updated_at: Timestamp
     practiced: bool
     audio_url: str | None
     tts_error: str | None
@@ -74,7 +74,7 @@ class ItemBulkRead(Schema):
     total_created: int
     failed_items: list[FailedItem]
     total_failed: int
-    submitted_at: str
+    submitted_at: Timestamp
 
 
 class ItemPage(Schema):
@@ -100,7 +100,7 @@ class ItemTagsRead(Schema):
     operation: str
     previous_tags: list[str]
     current_tags: list[str]
-    updated_at: str
+    updated_at: Timestamp
     message: str
 
 
@@ -108,16 +108,16 @@ class ItemDifficultyRead(Schema):
     item_id: int
     previous_difficulty: int
     current_difficulty: int
-    updated_at: str
+    updated_at: Timestamp
     message: str
 
 
 class TtsStatusRead(Schema):
     item_id: int
     text: str
-    tts_status: str
-    created_at: str
-    updated_at: str
+    tts_status: TtsStatusName
+    created_at: Timestamp
+    updated_at: Timestamp
     tts_error: str | None
     audio_url: str | None
     provider: str

@@ -6,17 +6,24 @@ from __future__ import annotations
 from application.stats import ItemStats
 from domain.pages import Page
 from domain.stats import DayProgress, PracticeLogEntry, Summary
-from entrypoints.http.schemas.common import Schema, timestamp
+from entrypoints.http.schemas.common import (
+    CalendarDate,
+    Percentage,
+    Schema,
+    Timestamp,
+    WordErrorRate,
+    timestamp,
+)
 
 
 class SummaryRead(Schema):
     total_attempts: int
     unique_items_practiced: int
     average_score: float
-    best_score: int
-    worst_score: int
+    best_score: Percentage
+    worst_score: Percentage
     total_practice_time_minutes: float
-    average_wer: float
+    average_wer: WordErrorRate
 
     @classmethod
     def of(cls, summary: Summary) -> SummaryRead:
@@ -39,12 +46,12 @@ class PracticeLogEntryRead(Schema):
     tags: list[str]
     difficulty: int
     attempt_count: int
-    first_attempt_at: str
-    last_practiced_at: str
+    first_attempt_at: Timestamp
+    last_practiced_at: Timestamp
     average_score: float
-    best_score: int
-    worst_score: int
-    avg_wer: float
+    best_score: Percentage
+    worst_score: Percentage
+    avg_wer: WordErrorRate
 
     @classmethod
     def of(cls, entry: PracticeLogEntry) -> PracticeLogEntryRead:
@@ -90,14 +97,14 @@ class ItemStatsRead(Schema):
     item_id: int
     text: str
     attempts_count: int
-    first_attempt_at: str | None
-    last_attempt_at: str | None
+    first_attempt_at: Timestamp | None
+    last_attempt_at: Timestamp | None
     avg_percentage: float
-    best_percentage: int
-    worst_percentage: int
-    avg_wer: float
-    best_wer: float
-    worst_wer: float
+    best_percentage: Percentage
+    worst_percentage: Percentage
+    avg_wer: WordErrorRate
+    best_wer: WordErrorRate
+    worst_wer: WordErrorRate
 
     @classmethod
     def of(cls, stats: ItemStats) -> ItemStatsRead:
@@ -118,10 +125,10 @@ class ItemStatsRead(Schema):
 
 
 class DayRead(Schema):
-    date: str
+    date: CalendarDate
     attempts: int
     avg_percentage: float
-    avg_wer: float
+    avg_wer: WordErrorRate
 
     @classmethod
     def of(cls, day: DayProgress) -> DayRead:

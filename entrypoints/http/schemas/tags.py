@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.tags import Tag
-from entrypoints.http.schemas.common import Schema, timestamp
+from entrypoints.http.schemas.common import Schema, Timestamp, timestamp
 
 
 class TagCreate(Schema):
@@ -13,8 +13,8 @@ class TagCreate(Schema):
 class TagRead(Schema):
     id: int
     name: str
-    created_at: str
-    updated_at: str
+    created_at: Timestamp
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, tag: Tag) -> TagRead:
