@@ -30,5 +30,10 @@ lint: install
 test: lint
 	NO_GCE_CHECK=true $(BIN)/python -m pytest
 
+# HTTP benchmark (not part of `test`): seeds a fresh SQLite database, serves it, loads it with wrk
+# (apt-get installs it when missing) and writes bench/RESULTS.md. About 5 minutes, at most 10.
+bench: install
+	timeout 600 $(BIN)/python bench/run_bench.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

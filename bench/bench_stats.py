@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import random
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,9 @@ try:
 except ModuleNotFoundError:  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from adapters.clock import SystemClock
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+from seed import SEED_REVISION, analyze, seed  # shared with run_bench.py
 
 from adapters.persistence.engine import create_engine
 from adapters.persistence.migrate import upgrade
@@ -49,120 +50,6 @@ from domain.scoring import score
 from domain.stats import TimeWindow
 
 GOAL_MS = 50.0
-# The seed's INSERTs match the attempts table of this revision; later revisions (the rollups of
-# 0003 among them) run on the seeded data.
-SEED_REVISION = "0002"
-SPREAD = timedelta(days=90)
-BATCH = 50_000
-TAGS = ["greetings", "basics", "travel", "food", "verbs", "numbers", "work", "family"]
-ALIGNMENT = json.dumps(
-    [
-        {"op": "equal", "ref": "Minä", "hyp": "mina"},
-        {"op": "equal", "ref": "asun", "hyp": "asun"},
-        {"op": "substitute", "ref": "Helsingissä", "hyp": "helsingisa"},
-    ],
-    ensure_ascii=False,
-)
-
-
-def stored(moment: datetime) -> str:
-    """How `DateTimeUTC` stores a timestamp on SQLite (naive UTC text, microseconds)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def item_rows(count: int, now: datetime) -> Iterator[tuple[Any, ...]]:
-    created = stored(now - SPREAD - timedelta(days=1))
-    for n in range(1, count + 1):
-        text = f"Lause numero {n}: minä asun Helsingissä."
-        yield (
-            "fi",
-            text,
-            text.casefold(),
-            1 + n % 5,
-            "ready",
-            None,
-            None,
-            "fake",
-            "fake-a",
-            1,
-            created,
-            created,
-        )
-
-
-def tag_rows(count: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
-    for item_id in range(1, count + 1):
-        for position, name in enumerate(rng.sample(TAGS, rng.randint(0, 2))):
-            yield item_id, position, name, name.casefold()
-
-
-def attempt_rows(
-    count: int, items: int, now: datetime, rng: random.Random
-) -> Iterator[tuple[Any, ...]]:
-    """Attempts in created_at order, as they arrive in a real database."""
-    span = SPREAD.total_seconds()
-    offsets = sorted((rng.random() * span for _ in range(count)), reverse=True)
-    for offset in offsets:
-        words = rng.randint(1, 12)
-        errors = rng.randint(0, words)
-        wer = errors / words
-        yield (
-            rng.randint(1, items),
-            "mina asun helsingisa",
-            (200 * (words - errors) + words) // (2 * words),
-            wer,
-            words,
-            words - errors,
-            errors,
-            0,
-            0,
-            ALIGNMENT,
-            None if rng.random() < 0.2 else rng.randint(1_000, 60_000),
-            stored(now - timedelta(seconds=offset)),
-        )
-
-
-def batches(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
-    batch: list[tuple[Any, ...]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def seed(path: Path, items: int, attempts: int) -> None:
-    rng = random.Random(20261124)
-    now = datetime.now(UTC)
-    connection = sqlite3.connect(path)
-    try:
-        # Bulk load only: no fsyncs; the schema and its indexes are the migrated ones.
-        connection.execute("PRAGMA synchronous=OFF")
-        connection.execute("PRAGMA cache_size=-262144")
-        with connection:
-            connection.executemany(
-                "INSERT INTO items (locale, text, search_text, difficulty, tts_status, tts_error,"
-                " audio_key, tts_provider, tts_voice, tts_generation, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                item_rows(items, now),
-            )
-            connection.executemany(
-                "INSERT INTO item_tags (item_id, position, name, name_folded) VALUES (?, ?, ?, ?)",
-                tag_rows(items, rng),
-            )
-        for batch in batches(attempt_rows(attempts, items, now, rng)):
-            with connection:
-                connection.executemany(
-                    "INSERT INTO attempts (item_id, text, percentage, wer, words_ref,"
-                    " words_correct, substitutions, deletions, insertions, alignment, duration_ms,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    batch,
-                )
-        connection.execute("ANALYZE")
-    finally:
-        connection.close()
 
 
 def busiest_item(path: Path) -> int:
@@ -290,6 +177,7 @@ def main() -> None:
             upgrade(url, SEED_REVISION)
             start = time.perf_counter()
             seed(path, args.items, args.attempts)
+            analyze(path)
             print(
                 f"seeded {args.items:,} items and {args.attempts:,} attempts"
                 f" in {time.perf_counter() - start:.1f} s ({path.stat().st_size / 2**20:.0f} MiB)"
