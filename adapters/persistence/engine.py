@@ -63,7 +63,10 @@ def create_engine(url: str) -> AsyncEngine:
     url = normalise_database_url(url)
     if is_sqlite(url):
         ensure_sqlite_directory(url)
-        engine = create_async_engine(url)
+        # SQLite has one writer at a time and its busy handler is unfair: with several pooled
+        # connections, bursts of writers starve each other past busy_timeout ("database is
+        # locked"). One connection makes the process queue its transactions fairly instead.
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
     return create_async_engine(

@@ -82,7 +82,10 @@ def create_app(container: Container) -> Litestar:
         for gateway in container.gateways():
             await asyncio.to_thread(gateway.is_available)
         queue = container.queue()
+        # In-process queue: starts this process's TTS workers. Distributed queue (QUEUE_URL):
+        # connects only; its jobs run in `last-whisper worker` processes, never in the API.
         await queue.start()
+        # Safe in every API process at once: enqueueing is deduplicated by job id.
         await container.item_service().requeue_pending()
         try:
             yield
@@ -123,7 +126,7 @@ def create_app(container: Container) -> Litestar:
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=_require_json,
-        guards=[ApiKeyGuard(settings.api_keys)],
+        guards=[ApiKeyGuard(settings.api_keys)] if settings.api_keys else [],
         middleware=[PROMETHEUS.middleware],
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
@@ -136,6 +139,9 @@ def create_app(container: Container) -> Litestar:
             render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin()],
         ),
         debug=False,
+        # Our CLI configures logging; Litestar's own set-up would route every line through a
+        # queue handler at INFO regardless of LOG_LEVEL.
+        logging_config=None,
     )
     # Outermost, around routing and CORS: unknown paths, 405s and preflights get a request id
     # and an access-log line too (route middleware would only see matched routes).

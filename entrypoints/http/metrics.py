@@ -19,7 +19,7 @@ PROMETHEUS = PrometheusConfig(
 )
 
 
-@get("/metrics", include_in_schema=False, sync_to_thread=False)
+@get("/metrics", include_in_schema=False)
 async def metrics(queue_depth: NamedDependency[int]) -> Response[bytes]:
     QUEUE_DEPTH.set(queue_depth)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -20,7 +20,10 @@ class ApiKeyGuard:
     def __init__(self, keys: Sequence[str]) -> None:
         self._keys = [key.encode() for key in keys]
 
-    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    ) -> None:
+        # async: a sync guard would be sent to a thread pool on every request.
         path = connection.scope["path"]
         if not self._keys or not path.startswith("/v1/"):
             return
