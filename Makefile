@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint migrate bench clean
+.PHONY: install run worker test lint migrate bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -21,6 +21,10 @@ migrate: install
 
 run: install
 	$(BIN)/last-whisper serve
+
+# A TTS worker for the distributed queue: needs QUEUE_URL (redis:// or postgresql://), like the API.
+worker: install
+	$(BIN)/last-whisper worker
 
 lint: install
 	$(BIN)/ruff check .

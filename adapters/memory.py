@@ -342,6 +342,39 @@ class MemoryAudioBlobRepository(AudioBlobRepository):
     async def is_referenced(self, key: str) -> bool:
         return any(item.audio_key == key for item in self._state.items.values())
 
+    # Claims live beside the blobs under their own key, as in SQL: a zero-size row whose sha256
+    # is the owner and whose written_at is the lease's last renewal.
+
+    async def claim(self, key: str, owner: str, now: datetime, stale_before: datetime) -> bool:
+        held = self._state.audio_blobs.get(_claim_key(key))
+        if held is not None and held.written_at >= _utc(stale_before):
+            return False
+        self._state.audio_blobs[_claim_key(key)] = AudioBlob(
+            key=_claim_key(key),
+            sha256=owner,
+            size_bytes=0,
+            sample_rate=0,
+            duration_ms=0,
+            written_at=_utc(now),
+        )
+        return True
+
+    async def renew_claim(self, key: str, owner: str, now: datetime) -> bool:
+        held = self._state.audio_blobs.get(_claim_key(key))
+        if held is None or held.sha256 != owner:
+            return False
+        self._state.audio_blobs[_claim_key(key)] = replace(held, written_at=_utc(now))
+        return True
+
+    async def release_claim(self, key: str, owner: str) -> None:
+        held = self._state.audio_blobs.get(_claim_key(key))
+        if held is not None and held.sha256 == owner:
+            del self._state.audio_blobs[_claim_key(key)]
+
+
+def _claim_key(key: str) -> str:
+    return f"claim:{key}"
+
 
 class MemoryUnitOfWork(UnitOfWork):
     items: MemoryItemRepository

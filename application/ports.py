@@ -114,6 +114,24 @@ class AudioBlobRepository(Protocol):
         """True while some item's audio_key is this key."""
         ...
 
+    # Synthesis claims: at most one process synthesises a key at a time (API §9.2 "Dedup").
+    # A claim is a lease kept in the database, so it holds across processes and hosts; a holder
+    # that dies stops renewing it, and the lease lapses. Claims never look like stored audio:
+    # `get`, `is_referenced` and the item joins do not see them.
+
+    async def claim(self, key: str, owner: str, now: datetime, stale_before: datetime) -> bool:
+        """Take the synthesis claim of a key for `owner`, atomically: True when nobody held it
+        or the holder's lease was last renewed before `stale_before` (taken over)."""
+        ...
+
+    async def renew_claim(self, key: str, owner: str, now: datetime) -> bool:
+        """Extend `owner`'s lease to `now`; False when the claim is no longer theirs."""
+        ...
+
+    async def release_claim(self, key: str, owner: str) -> None:
+        """Drop `owner`'s claim; a claim held by someone else (or none) is left alone."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls back."""

@@ -1,4 +1,11 @@
-"""The body of a TTS job: make or reuse an item's audio, then mark it ready or failed (API §9)."""
+"""The body of a TTS job: make or reuse an item's audio, then mark it ready or failed (API §9).
+
+At most one synthesis per audio key runs at a time, across every process sharing the database:
+jobs of one process queue on an asyncio lock per key (cheap), and the lock holder then takes the
+key's claim in the database (`AudioBlobRepository.claim`), a lease it renews while it works. A
+job that finds the claim taken polls until it is free and then re-checks whether the audio now
+exists, so two items with one key, a job delivered twice or two workers racing make one file.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,11 @@ import hashlib
 import logging
 import random
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from application.ports import AudioStore, Clock, SynthesisJob, TtsGateway, UnitOfWorkFactory
 from application.voices import VoiceCatalogue
@@ -22,6 +31,15 @@ log = logging.getLogger("last_whisper.tts")
 MAX_ERROR_LENGTH = 500
 MAX_RETRY_DELAY_SECONDS = 60.0
 TRY_TIMEOUT_SECONDS = 60.0
+# A claim whose lease was not renewed for this long belongs to a process that died (SIGKILL,
+# lost host): another job takes it over. Renewals come several times per lease, so a slow
+# database round trip does not make a live holder look dead.
+CLAIM_LEASE_SECONDS = 15.0
+CLAIM_RENEW_SECONDS = 3.0
+# Waiting for another process's synthesis: poll soon (fake and local engines take milliseconds),
+# then back off so hundreds of waiters do not hammer the database.
+CLAIM_POLL_FIRST_SECONDS = 0.02
+CLAIM_POLL_MAX_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +51,20 @@ class RetryPolicy:
         """Delay before retry k (1-based): base × 2^(k−1), capped at 60 s, plus ≤ 10 % jitter."""
         delay = min(self.base_seconds * 2.0 ** (retry - 1), MAX_RETRY_DELAY_SECONDS)
         return delay * (1 + random.random() / 10)
+
+    def longest_synthesis_seconds(self, providers: int) -> float:
+        """An upper bound of one synthesis: every try times out, after the longest delays, on
+        every provider."""
+        delays = sum(
+            min(self.base_seconds * 2.0 ** (k - 1), MAX_RETRY_DELAY_SECONDS) * 1.1
+            for k in range(1, self.max_retries + 1)
+        )
+        return max(providers, 1) * ((self.max_retries + 1) * TRY_TIMEOUT_SECONDS + delays)
+
+    def longest_job_seconds(self, providers: int) -> float:
+        """An upper bound of one job, for queues that abandon jobs running longer: its own
+        synthesis after waiting for another job's synthesis of the same key."""
+        return 2 * self.longest_synthesis_seconds(providers)
 
 
 class KeyedLocks:
@@ -61,6 +93,16 @@ class KeyedLocks:
 @dataclass(frozen=True, slots=True)
 class _Failure:
     message: str
+
+
+@dataclass(slots=True)
+class _Claim:
+    """This job's hold on synthesising a key; `stored` says whether the audio existed then."""
+
+    key: str
+    owner: str
+    stored: bool = False
+    released: bool = False
 
 
 class SynthesisService:
@@ -104,16 +146,21 @@ class SynthesisService:
         if item.tts_status is TtsStatus.FAILED:
             return "failed"
         key = audio_key(item.tts_provider, item.tts_voice, item.locale, item.text)
-        async with self._key_locks.hold(key) as waited:  # one synthesis per key at a time
-            if waited and not job.forced:
-                stored = await self._is_stored(key)  # the job we waited for may have made it
-            if stored:
+        if stored:  # linking to existing audio needs no claim
+            item.audio_key = key
+            return "reused" if await self._settle(item, TtsStatus.READY) else "skipped"
+        async with self._key_locks.hold(key), self._claimed(key) as claim:
+            # Checked under the claim, not only before: another job (here or in another
+            # process) may have made the audio between our load and our claim.
+            if claim.stored and not job.forced:
                 item.audio_key = key
-                return "reused" if await self._settle(item, TtsStatus.READY) else "skipped"
+                ready = await self._settle(item, TtsStatus.READY, claim=claim)
+                return "reused" if ready else "skipped"
             result = await self._synthesize(item)
             if isinstance(result, _Failure):
                 item.tts_error = result.message[:MAX_ERROR_LENGTH]
-                return "failed" if await self._settle(item, TtsStatus.FAILED) else "skipped"
+                failed = await self._settle(item, TtsStatus.FAILED, claim=claim)
+                return "failed" if failed else "skipped"
             item.tts_provider, audio = result
             item.tts_voice = audio.voice  # the fallback may have spoken: record what did
             item.audio_key = audio_key(item.tts_provider, item.tts_voice, item.locale, item.text)
@@ -126,7 +173,7 @@ class SynthesisService:
                 duration_ms=audio.duration_ms,
                 written_at=self._clock.now(),
             )
-            ready = await self._settle(item, TtsStatus.READY, blob)
+            ready = await self._settle(item, TtsStatus.READY, blob, claim)
             return "synthesized" if ready else "skipped"
 
     async def _load(self, job: SynthesisJob) -> tuple[Item | None, bool]:
@@ -157,15 +204,82 @@ class SynthesisService:
             blob = await uow.audio.get(key)
         return item, blob is not None and await self._store.locate(key) is not None
 
-    async def _is_stored(self, key: str) -> bool:
-        async with self._uow() as uow:
-            blob = await uow.audio.get(key)
-        return blob is not None and await self._store.locate(key) is not None
+    @asynccontextmanager
+    async def _claimed(self, key: str) -> AsyncIterator[_Claim]:
+        """Hold the key's claim in the database, waiting while another process holds it."""
+        claim = _Claim(key, uuid.uuid4().hex)
+        delay = CLAIM_POLL_FIRST_SECONDS
+        while not await self._take(claim):
+            await asyncio.sleep(delay)  # real time, unlike retry delays: another process works
+            delay = min(delay * 2, CLAIM_POLL_MAX_SECONDS)
+        keeper = asyncio.create_task(self._keep(claim), name=f"claim-{key[:12]}")
+        cancelled = False
+        try:
+            yield claim
+        except asyncio.CancelledError:
+            # Shutting down: no more database work from this job. A transaction the
+            # cancellation interrupted may still hold locks (SQLite: the database's write
+            # lock), so a release could only wait for them; the lease lapses instead.
+            cancelled = True
+            raise
+        finally:
+            keeper.cancel()
+            if not (claim.released or cancelled):
+                await self._release(claim)
 
-    async def _settle(self, item: Item, status: TtsStatus, blob: AudioBlob | None = None) -> bool:
+    async def _take(self, claim: _Claim) -> bool:
+        async with self._uow() as uow:
+            now = self._clock.now()
+            stale_before = now - timedelta(seconds=CLAIM_LEASE_SECONDS)
+            if not await uow.audio.claim(claim.key, claim.owner, now, stale_before):
+                return False
+            blob = await uow.audio.get(claim.key)
+            await uow.commit()
+        claim.stored = blob is not None and await self._store.locate(claim.key) is not None
+        return True
+
+    async def _keep(self, claim: _Claim) -> None:
+        """Renew the lease until cancelled: a live holder is not taken over. Only for as long as
+        a synthesis can take, though: a holder stuck beyond that must not block the key."""
+        longest = self._retry.longest_synthesis_seconds(len(self._voices.gateways))
+        deadline = time.monotonic() + longest + CLAIM_LEASE_SECONDS
+        while time.monotonic() < deadline:
+            await asyncio.sleep(CLAIM_RENEW_SECONDS)
+            try:
+                async with self._uow() as uow:
+                    kept = await uow.audio.renew_claim(claim.key, claim.owner, self._clock.now())
+                    await uow.commit()
+            except Exception:
+                log.warning("could not renew the claim on audio key %s", claim.key, exc_info=True)
+                continue
+            if not kept:
+                # Only after a lease went unrenewed for CLAIM_LEASE_SECONDS: our result is still
+                # stored (harmlessly, atomically), but the key may get synthesised twice.
+                log.warning("the claim on audio key %s lapsed and was taken over", claim.key)
+                return
+        log.warning("synthesis of audio key %s is overdue: its claim is left to lapse", claim.key)
+
+    async def _release(self, claim: _Claim) -> None:
+        try:
+            async with self._uow() as uow:
+                await uow.audio.release_claim(claim.key, claim.owner)
+                await uow.commit()
+        except Exception:
+            # The lease lapses on its own; waiting jobs take the claim over then.
+            log.warning("could not release the claim on audio key %s", claim.key, exc_info=True)
+
+    async def _settle(
+        self,
+        item: Item,
+        status: TtsStatus,
+        blob: AudioBlob | None = None,
+        claim: _Claim | None = None,
+    ) -> bool:
         """Record the outcome if the item is still pending at this generation (atomic claim).
 
-        A stale job keeps a new file only if some item references its key (API §9.4).
+        A stale job keeps a new file only if some item references its key (API §9.4). The key's
+        synthesis claim is released in the same transaction: whoever takes it next sees the
+        audio.
         """
         item.tts_status = status
         item.updated_at = self._clock.now()
@@ -181,7 +295,14 @@ class SynthesisService:
             if not settled and blob is not None and not await uow.audio.is_referenced(blob.key):
                 await uow.audio.delete(blob.key)
                 orphan = blob.key
+            # An orphan's file is unlinked after the commit, still under the claim (released by
+            # `_claimed` then): a job taking the claim earlier could lose its new file to us.
+            release = claim if orphan is None else None
+            if release is not None:
+                await uow.audio.release_claim(release.key, release.owner)
             await uow.commit()
+        if release is not None:
+            release.released = True
         if orphan is not None:
             await self._store.delete(orphan)
         return settled

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -25,6 +26,28 @@ def _migrate(settings: Settings) -> None:
     from adapters.persistence.migrate import upgrade
 
     upgrade(settings.database_url)
+    if settings.queue_backend == "postgresql":
+        # SAQ creates its own tables when a queue first connects; doing it here too means
+        # processes started after `migrate` never race each other to create them.
+        from adapters.queue.saq import SaqJobQueue
+
+        async def create_queue_tables() -> None:
+            queue = SaqJobQueue(url=settings.queue_url)
+            await queue.start()
+            await queue.stop()
+
+        asyncio.run(create_queue_tables())
+
+
+def _work(settings: Settings) -> int:
+    from entrypoints.worker import WorkerConfigurationError, main
+
+    try:
+        main(settings)
+    except WorkerConfigurationError as exc:
+        print(f"last-whisper: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _serve(settings: Settings) -> None:
@@ -48,7 +71,12 @@ def _serve(settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="last-whisper", description=__doc__)
-    parser.add_argument("command", choices=["serve", "migrate"], help="what to run")
+    parser.add_argument(
+        "command",
+        choices=["serve", "migrate", "worker"],
+        help="serve: migrate, then the HTTP API; migrate: apply migrations; "
+        "worker: run TTS jobs from QUEUE_URL",
+    )
     args = parser.parse_args(argv)
     try:
         settings = Settings.load()
@@ -58,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(settings.log_level)
     if args.command == "migrate":
         _migrate(settings)
+    elif args.command == "worker":
+        return _work(settings)
     else:
         _serve(settings)
     return 0

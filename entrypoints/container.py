@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dependency_injector import containers, providers
 
 from adapters.audio.filesystem import FilesystemAudioStore
@@ -19,6 +21,9 @@ from application.synthesis import RetryPolicy, SynthesisService
 from application.tags import TagService
 from application.voices import VoiceCatalogue
 from entrypoints.settings import Settings
+
+if TYPE_CHECKING:
+    from adapters.queue.saq import SaqJobQueue
 
 
 def tts_gateway(name: str, settings: Settings) -> TtsGateway:
@@ -47,6 +52,18 @@ def tts_gateways(settings: Settings) -> list[TtsGateway]:
     return [tts_gateway(name, settings) for name in names]
 
 
+def saq_queue(settings: Settings, retry: RetryPolicy) -> SaqJobQueue:
+    """The SAQ queue on QUEUE_URL (imported here: installs without the `saq` extra still run).
+
+    SAQ abandons a job only after the longest run our retry policy allows, plus a margin.
+    """
+    from adapters.queue.saq import SaqJobQueue, SaqTimings
+
+    providers_count = len({settings.tts_provider, settings.tts_fallback_provider} - {None})
+    timeout = int(retry.longest_job_seconds(providers_count)) + 60
+    return SaqJobQueue(url=settings.queue_url, timings=SaqTimings(job_timeout_seconds=timeout))
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -68,6 +85,9 @@ class Container(containers.DeclarativeContainer):
     synthesis = providers.Singleton(
         SynthesisService, uow=uow, voices=voices, store=audio_store, clock=clock, retry=retry
     )
+    # QUEUE_URL set: one SAQ queue object for both schemes; API processes only enqueue to it,
+    # `last-whisper worker` processes run its jobs (entrypoints/worker.py).
+    distributed_queue = providers.Singleton(saq_queue, settings, retry)
     queue = providers.Selector(
         settings.provided.queue_backend,
         memory=providers.Singleton(
@@ -75,6 +95,8 @@ class Container(containers.DeclarativeContainer):
             handler=synthesis.provided.run,
             workers=settings.provided.tts_submission_workers,
         ),
+        redis=distributed_queue,
+        postgresql=distributed_queue,
     )
 
     item_service = providers.Factory(

@@ -1,17 +1,33 @@
-"""Audio file metadata in SQL (API §9.2), in the same transaction as the items that use it."""
+"""Audio file metadata in SQL (API §9.2), in the same transaction as the items that use it.
+
+The table also holds synthesis claims (see `AudioBlobRepository.claim`): a claim on key K is a row
+under the derived key `claim_key(K)` with `size_bytes = 0` (no WAV is empty), the owner's token in
+`sha256` and the lease's last renewal in `written_at`. Keeping the claim under its own key means a
+forced re-synthesis can hold a claim while the stored row of K keeps serving the old audio, and no
+reader of K ever sees a claim. The primary key makes taking a claim one atomic statement.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC
+import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.persistence.records import AudioBlobRecord, ItemRecord
 from application.ports import AudioBlobRepository
 from domain.audio import AudioBlob
+
+CLAIM_SIZE = 0  # size_bytes of a claim row: a stored WAV has at least its 44-byte header
+
+
+def claim_key(key: str) -> str:
+    """Where the claim of an audio key lives: 64 hex digits like every key, never an audio key
+    (that would take a SHA-256 preimage)."""
+    return hashlib.sha256(f"synthesis-claim\n{key}".encode()).hexdigest()
 
 
 def _values(blob: AudioBlob) -> dict[str, Any]:
@@ -28,6 +44,11 @@ def _values(blob: AudioBlob) -> dict[str, Any]:
 class SqlAudioBlobRepository(AudioBlobRepository):
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    def _insert(self) -> Any:
+        # Both dialects spell an atomic upsert INSERT … ON CONFLICT; the constructs differ.
+        dialect = self._session.get_bind().dialect.name
+        return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
     async def get(self, key: str) -> AudioBlob | None:
         record = await self._session.scalar(
@@ -48,11 +69,9 @@ class SqlAudioBlobRepository(AudioBlobRepository):
 
     async def put(self, blob: AudioBlob) -> None:
         # One atomic upsert: two processes finishing the same key cannot trip over each other
-        # the way SELECT-then-INSERT would. Both dialects spell it ON CONFLICT … DO UPDATE.
+        # the way SELECT-then-INSERT would.
         values = _values(blob)
-        dialect = self._session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(AudioBlobRecord).values(values)
+        statement = self._insert()(AudioBlobRecord).values(values)
         await self._session.execute(
             statement.on_conflict_do_update(
                 index_elements=[AudioBlobRecord.key],
@@ -70,3 +89,48 @@ class SqlAudioBlobRepository(AudioBlobRepository):
     async def is_referenced(self, key: str) -> bool:
         referenced = await self._session.scalar(select(exists().where(ItemRecord.audio_key == key)))
         return bool(referenced)
+
+    async def claim(self, key: str, owner: str, now: datetime, stale_before: datetime) -> bool:
+        # Insert the claim, or take over a lapsed one, in one statement. Under concurrency the
+        # row lock serialises contenders and the WHERE is re-checked on the latest row, so
+        # exactly one of them gets a row back.
+        statement = self._insert()(AudioBlobRecord).values(
+            key=claim_key(key),
+            sha256=owner,
+            size_bytes=CLAIM_SIZE,
+            sample_rate=0,
+            duration_ms=0,
+            written_at=now,
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[AudioBlobRecord.key],
+            set_={"sha256": statement.excluded.sha256, "written_at": statement.excluded.written_at},
+            where=(AudioBlobRecord.size_bytes == CLAIM_SIZE)
+            & (AudioBlobRecord.written_at < stale_before),
+        ).returning(AudioBlobRecord.key)
+        return (await self._session.scalar(statement)) is not None
+
+    async def renew_claim(self, key: str, owner: str, now: datetime) -> bool:
+        renewed = await self._session.scalar(
+            update(AudioBlobRecord)
+            .where(*self._owned(key, owner))
+            .values(written_at=now)
+            .returning(AudioBlobRecord.key)
+            .execution_options(synchronize_session=False)
+        )
+        return renewed is not None
+
+    async def release_claim(self, key: str, owner: str) -> None:
+        await self._session.execute(
+            delete(AudioBlobRecord)
+            .where(*self._owned(key, owner))
+            .execution_options(synchronize_session=False)
+        )
+
+    @staticmethod
+    def _owned(key: str, owner: str) -> tuple[Any, ...]:
+        return (
+            AudioBlobRecord.key == claim_key(key),
+            AudioBlobRecord.size_bytes == CLAIM_SIZE,
+            AudioBlobRecord.sha256 == owner,
+        )
