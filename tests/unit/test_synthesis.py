@@ -13,35 +13,18 @@ from adapters.memory import MemoryStore, MemoryUnitOfWorkFactory
 from adapters.tts.fake import FakeTtsGateway
 from application.audio import AudioService
 from application.items import ItemDraft, ItemService
-from application.ports import JobQueue, SynthesisJob, TtsGateway
+from application.ports import TtsGateway
 from application.synthesis import RetryPolicy, SynthesisService
 from application.voices import VoiceCatalogue
 from domain.audio import audio_key
 from domain.items import Item, TtsStatus
 from tests.support.gateways import CountingGateway, RenamedGateway
+from tests.support.queues import RecordingQueue
 
 
 class FixedClock:
     def now(self) -> datetime:
         return datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
-
-
-class RecordingQueue(JobQueue):
-    """Keeps jobs for the test to run by hand (the real queues are tested elsewhere)."""
-
-    backend = "memory"
-
-    def __init__(self) -> None:
-        self.jobs: list[SynthesisJob] = []
-
-    async def enqueue(self, jobs: object) -> None:
-        self.jobs.extend(jobs)  # type: ignore[arg-type]
-
-    async def pending(self) -> int:
-        return len(self.jobs)
-
-    async def is_healthy(self) -> bool:
-        return True
 
 
 class World:
