@@ -19,9 +19,8 @@ _ASYNC_SCHEMES = {
 }
 
 _SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout=5000",  # first: concurrent writers wait instead of failing at once
     "PRAGMA foreign_keys=ON",  # off by default in SQLite; cascades depend on it
-    "PRAGMA journal_mode=WAL",  # readers do not block the writer
-    "PRAGMA busy_timeout=5000",  # concurrent writers wait instead of failing at once
 )
 
 
@@ -54,6 +53,11 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     try:
         for pragma in _SQLITE_PRAGMAS:
             cursor.execute(pragma)
+        # WAL (readers do not block the writer) persists in the file. Switching needs an
+        # exclusive lock that fails without waiting under contention, so switch only once.
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
     finally:
         cursor.close()
 
