@@ -976,12 +976,12 @@ async def test_every_backend_computes_identical_statistics(
                 per_item = [await uow.stats.item(i.id or 0) for i in added]
                 daily = await uow.stats.daily(date(2026, 11, 19), date(2026, 11, 26), None)
             return (
-                _rounded(summary),
+                rounded(summary),
                 unique,
-                [(e.item_id, e.tags, _rounded(e.aggregate)) for e in log.rows],
+                [(e.item_id, e.tags, rounded(e.aggregate)) for e in log.rows],
                 log.total,
-                [_rounded(a) for a in per_item],
-                {day: _rounded(a) for day, a in sorted(daily.items())},
+                [rounded(a) for a in per_item],
+                {day: rounded(a) for day, a in sorted(daily.items())},
             )
         raise AssertionError("no factory")
 
@@ -990,7 +990,7 @@ async def test_every_backend_computes_identical_statistics(
     assert memory == await answers(migrated_postgres_url)
 
 
-def _rounded(aggregate: AttemptAggregate) -> tuple[object, ...]:
+def rounded(aggregate: AttemptAggregate) -> tuple[object, ...]:
     """Everything the API shows: exact fields and the domain's rounded means."""
     return (
         aggregate.count,

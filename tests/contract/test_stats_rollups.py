@@ -36,7 +36,13 @@ from domain.attempts import Attempt
 from domain.items import Item
 from domain.pages import PageRequest
 from domain.stats import AttemptAggregate, TimeWindow
-from tests.contract.test_repositories import add_attempts, add_items, make_attempt, make_item
+from tests.contract.test_repositories import (
+    add_attempts,
+    add_items,
+    make_attempt,
+    make_item,
+    rounded,
+)
 
 DAY0 = datetime(2026, 11, 20, tzinfo=UTC)  # the plan's attempts fall on DAY0 … DAY0 + 4 days
 DAYS = [DAY0.date() + timedelta(days=n) for n in range(-1, 6)]
@@ -129,25 +135,6 @@ def attempts_of(planned: list[Planned], items: list[Item]) -> list[Attempt]:
         make_attempt(items[i].id or 0, percentage=p, wer=w, duration_ms=d, created_at=t)
         for i, p, w, d, t in planned
     ]
-
-
-def rounded(aggregate: AttemptAggregate) -> tuple[object, ...]:
-    """Everything the API shows: exact fields and the domain's rounded means."""
-    return (
-        aggregate.count,
-        aggregate.percentage_sum,
-        aggregate.percentage_min,
-        aggregate.percentage_max,
-        aggregate.wer_min,
-        aggregate.wer_max,
-        aggregate.timed_ms_sum,
-        aggregate.untimed_count,
-        aggregate.first_at,
-        aggregate.last_at,
-        aggregate.average_percentage,
-        aggregate.average_wer,
-        aggregate.practice_minutes,
-    )
 
 
 WINDOWS = [
