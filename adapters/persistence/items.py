@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
     Select,
+    SQLColumnExpression,
     delete,
     exists,
     func,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from adapters.persistence.attempts import delete_item_attempts
 from adapters.persistence.expressions import contains_literal
@@ -34,16 +36,18 @@ _SORTS: dict[ItemSort, tuple[ColumnElement[Any], ...]] = {
     ItemSort.DIFFICULTY_ASC: (ItemRecord.difficulty.asc(), ItemRecord.id.asc()),
     ItemSort.DIFFICULTY_DESC: (ItemRecord.difficulty.desc(), ItemRecord.id.desc()),
 }
+# The same orders over the copies of the item's columns in its tag rows.
+_TAG_SORTS: dict[ItemSort, tuple[ColumnElement[Any], ...]] = {
+    ItemSort.CREATED_DESC: (ItemTagRecord.created_at.desc(), ItemTagRecord.item_id.desc()),
+    ItemSort.CREATED_ASC: (ItemTagRecord.created_at.asc(), ItemTagRecord.item_id.asc()),
+    ItemSort.DIFFICULTY_ASC: (ItemTagRecord.difficulty.asc(), ItemTagRecord.item_id.asc()),
+    ItemSort.DIFFICULTY_DESC: (ItemTagRecord.difficulty.desc(), ItemTagRecord.item_id.desc()),
+}
+_CREATED_SORTS = {ItemSort.CREATED_DESC, ItemSort.CREATED_ASC}
 
 
 def _has_attempts() -> ColumnElement[bool]:
     return exists().where(AttemptRecord.item_id == ItemRecord.id)
-
-
-def _has_tag(folded: str) -> ColumnElement[bool]:
-    return exists().where(
-        ItemTagRecord.item_id == ItemRecord.id, ItemTagRecord.name_folded == folded
-    )
 
 
 def _select_items() -> Select[ItemRecord, bool, int]:
@@ -57,15 +61,22 @@ def _select_items() -> Select[ItemRecord, bool, int]:
     )
 
 
-def _conditions(where: ItemFilter) -> list[ColumnElement[bool]]:
+def _locale_and_difficulty(
+    where: ItemFilter, locale: SQLColumnExpression[str], difficulty: SQLColumnExpression[int]
+) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if where.locale:
-        conditions.append(ItemRecord.locale == where.locale)
-    conditions.extend(_has_tag(tag) for tag in where.tags if tag)
+        conditions.append(locale == where.locale)
     if where.difficulty_min is not None:
-        conditions.append(ItemRecord.difficulty >= where.difficulty_min)
+        conditions.append(difficulty >= where.difficulty_min)
     if where.difficulty_max is not None:
-        conditions.append(ItemRecord.difficulty <= where.difficulty_max)
+        conditions.append(difficulty <= where.difficulty_max)
+    return conditions
+
+
+def _item_only_conditions(where: ItemFilter) -> list[ColumnElement[bool]]:
+    """The filters that only the items table can answer."""
+    conditions: list[ColumnElement[bool]] = []
     if where.practiced is not None:
         conditions.append(_has_attempts() if where.practiced else ~_has_attempts())
     if where.q:
@@ -73,6 +84,55 @@ def _conditions(where: ItemFilter) -> list[ColumnElement[bool]]:
     if where.tts_status is not None:
         conditions.append(ItemRecord.tts_status == where.tts_status.value)
     return conditions
+
+
+def _untagged_conditions(
+    where: ItemFilter, *, difficulty_index: bool = True
+) -> list[ColumnElement[bool]]:
+    # Pages in created_at order compare `difficulty + 0`, which no index serves: SQLite would
+    # otherwise read and sort every item in the range through ix_items_difficulty_id (five
+    # values, so a range is a large share of the items) instead of walking
+    # ix_items_created_at_id until the page is full.
+    difficulty = ItemRecord.difficulty if difficulty_index else ItemRecord.difficulty + 0
+    return [
+        *_locale_and_difficulty(where, ItemRecord.locale, difficulty),
+        *_item_only_conditions(where),
+    ]
+
+
+def _tag_conditions(
+    rows: type[ItemTagRecord], folded: str, where: ItemFilter
+) -> list[ColumnElement[bool]]:
+    return [
+        rows.name_folded == folded,
+        *_locale_and_difficulty(where, rows.locale, rows.difficulty),
+    ]
+
+
+def _tagged(where: ItemFilter) -> Select[int] | None:
+    """Ids of the items with every tag of the filter, or None without tag filters.
+
+    Read from the tag rows and their copies of locale, difficulty and created_at, through
+    ix_item_tags_name_folded_locale_difficulty_created_at_item_id: the first tag's rows, kept
+    when the item's rows for each further tag match too. Items are joined only for the filters
+    they alone can answer.
+    """
+    tags = list(dict.fromkeys(tag for tag in where.tags if tag))
+    if not tags:
+        return None
+    first, *others = tags
+    tagged = select(ItemTagRecord.item_id).where(*_tag_conditions(ItemTagRecord, first, where))
+    for tag in others:
+        other = aliased(ItemTagRecord)
+        tagged = tagged.where(
+            ItemTagRecord.item_id.in_(
+                select(other.item_id).where(*_tag_conditions(other, tag, where))
+            )
+        )
+    item_only = _item_only_conditions(where)
+    if item_only:
+        tagged = tagged.join(ItemRecord, ItemRecord.id == ItemTagRecord.item_id).where(*item_only)
+    return tagged
 
 
 async def load_item_tags(session: AsyncSession, item_ids: Iterable[int]) -> dict[int, list[str]]:
@@ -91,9 +151,15 @@ async def load_item_tags(session: AsyncSession, item_ids: Iterable[int]) -> dict
     return tags
 
 
-def _tag_rows(item_id: int, tags: Sequence[str]) -> list[dict[str, Any]]:
+def _tag_rows(
+    item_id: int, tags: Sequence[str], *, locale: str, difficulty: int, created_at: datetime
+) -> list[dict[str, Any]]:
+    # Every tag row carries its item's locale, difficulty and created_at, as they are stored in
+    # items (migration 0004): the list's tag filters and sorts read these copies.
+    copied = {"locale": locale, "difficulty": difficulty, "created_at": created_at}
     return [
         {"item_id": item_id, "position": position, "name": name, "name_folded": name.casefold()}
+        | copied
         for position, name in enumerate(tags)
     ]
 
@@ -161,7 +227,13 @@ class SqlItemRepository(ItemRepository):
         tag_rows = [
             row
             for record, item in zip(records, items, strict=True)
-            for row in _tag_rows(record.id, item.tags)
+            for row in _tag_rows(
+                record.id,
+                item.tags,
+                locale=record.locale,
+                difficulty=record.difficulty,
+                created_at=record.created_at,
+            )
         ]
         if tag_rows:
             await self._session.execute(insert(ItemTagRecord), tag_rows)
@@ -181,18 +253,32 @@ class SqlItemRepository(ItemRepository):
     async def update(self, item: Item) -> None:
         if item.id is None:
             raise ValueError("cannot update an item that was never added")
-        result = await self._session.execute(
-            update(ItemRecord)
-            .where(ItemRecord.id == item.id)
-            .values(**_mutable_fields(item))
-            .execution_options(synchronize_session=False)
-        )
+        stored = (
+            await self._session.execute(
+                update(ItemRecord)
+                .where(ItemRecord.id == item.id)
+                .values(**_mutable_fields(item))
+                .returning(ItemRecord.locale, ItemRecord.difficulty, ItemRecord.created_at)
+                .execution_options(synchronize_session=False)
+            )
+        ).first()
         # An item deleted meanwhile stays deleted, as if the delete had come after this update.
-        if cast("CursorResult[Any]", result).rowcount == 0:
+        if stored is None:
             return
+        # The tag rows are written again with every update, so their copies of the item's
+        # columns follow a difficulty change; the copies are taken from the stored row.
         await self._session.execute(delete(ItemTagRecord).where(ItemTagRecord.item_id == item.id))
         if item.tags:
-            await self._session.execute(insert(ItemTagRecord), _tag_rows(item.id, item.tags))
+            await self._session.execute(
+                insert(ItemTagRecord),
+                _tag_rows(
+                    item.id,
+                    item.tags,
+                    locale=stored.locale,
+                    difficulty=stored.difficulty,
+                    created_at=stored.created_at,
+                ),
+            )
 
     async def update_tts_if_pending(self, item: Item) -> bool:
         if item.id is None:
@@ -248,20 +334,21 @@ class SqlItemRepository(ItemRepository):
         ]
 
     async def list(self, where: ItemFilter, sort: ItemSort, page: PageRequest) -> Page[Item]:
-        conditions = _conditions(where)
-        total = await self._session.scalar(
-            select(func.count()).select_from(ItemRecord).where(*conditions)
-        )
-        total = int(total or 0)
+        tagged = _tagged(where)
+        if tagged is None:
+            count = select(func.count()).select_from(ItemRecord).where(*_untagged_conditions(where))
+        else:
+            count = tagged.with_only_columns(func.count())
+        total = int(await self._session.scalar(count) or 0)
         if page.offset >= total:
             return Page(rows=[], total=total, request=page)
-        rows = (
-            await self._session.execute(
-                _select_items()
-                .where(*conditions)
-                .order_by(*_SORTS[sort])
-                .limit(page.per_page)
-                .offset(page.offset)
-            )
-        ).all()
+        if tagged is None:
+            conditions = _untagged_conditions(where, difficulty_index=sort not in _CREATED_SORTS)
+            query = _select_items().where(*conditions).order_by(*_SORTS[sort])
+            query = query.limit(page.per_page).offset(page.offset)
+        else:
+            # The page's ids come sorted from the tag rows; only those items are read.
+            ids = tagged.order_by(*_TAG_SORTS[sort]).limit(page.per_page).offset(page.offset)
+            query = _select_items().where(ItemRecord.id.in_(ids)).order_by(*_SORTS[sort])
+        rows = (await self._session.execute(query)).all()
         return Page(rows=await self._with_tags(rows), total=total, request=page)

@@ -93,6 +93,9 @@ class ItemTagRecord(Record):
     __table_args__: Any = (
         UniqueConstraint("item_id", "name_folded"),
         Index(None, "name_folded", "item_id"),
+        # Migration 0004: a tag filter's count and page, with locale and difficulty, read only
+        # this index.
+        Index(None, "name_folded", "locale", "difficulty", "created_at", "item_id"),
     )
 
     item_id: Mapped[int] = mapped_column(
@@ -101,6 +104,10 @@ class ItemTagRecord(Record):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
     name_folded: Mapped[str] = mapped_column(Text)  # str.casefold() of name
+    # Copies of the item's columns, written with every tag row (only difficulty ever changes).
+    locale: Mapped[str] = mapped_column(String(35))
+    difficulty: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC)
 
 
 class AttemptRecord(Record):

@@ -7,6 +7,7 @@ import random
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from adapters.memory import MemoryStore, MemoryUnitOfWorkFactory
 from adapters.persistence.engine import create_engine
 from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
-from application.ports import UnitOfWorkFactory
+from application.ports import UnitOfWork, UnitOfWorkFactory
 from domain.attempts import Attempt
 from domain.audio import AudioBlob
 from domain.errors import TagAlreadyExistsError
@@ -135,14 +136,20 @@ async def add_attempts(factory: UnitOfWorkFactory, *attempts: Attempt) -> list[A
     return added
 
 
+async def list_ids_in(
+    uow: UnitOfWork, where: ItemFilter | None = None, sort: ItemSort = ItemSort.CREATED_ASC
+) -> list[int | None]:
+    page = await uow.items.list(where or ItemFilter(), sort, PageRequest(1, 100))
+    return [item.id for item in page.rows]
+
+
 async def list_ids(
     factory: UnitOfWorkFactory,
     where: ItemFilter | None = None,
     sort: ItemSort = ItemSort.CREATED_ASC,
 ) -> list[int | None]:
     async with factory() as uow:
-        page = await uow.items.list(where or ItemFilter(), sort, PageRequest(1, 100))
-    return [item.id for item in page.rows]
+        return await list_ids_in(uow, where, sort)
 
 
 def ids(items: list[Item]) -> list[int]:
@@ -480,6 +487,142 @@ async def test_tag_filter_is_exact_casefolded_element_equality(
     assert await list_ids(uow_factory, tags("a", "b")) == ids([pair])
     assert await list_ids(uow_factory, tags("äiti", "grammar")) == ids([mother])
     assert await list_ids(uow_factory, tags("äiti", "100%")) == []
+
+
+async def test_tag_filters_combine_with_every_other_filter_sort_and_page(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    later = T0 + timedelta(seconds=1)
+    a, b, c, d, e, f, _ = await add_items(
+        uow_factory,
+        make_item("a", difficulty=2, tags=["basics", "travel"]),
+        make_item("b", difficulty=3, tags=["Basics"], created_at=later, status=TtsStatus.READY),
+        make_item("c", locale="fi-FI", difficulty=2, tags=["basics"]),
+        make_item("d", difficulty=4, tags=["travel", "basics"]),
+        make_item("e", locale="en", difficulty=2, tags=["basics", "travel"]),
+        make_item("f", difficulty=3, tags=["travel"]),
+        make_item("g", difficulty=2),
+    )
+    await add_attempts(uow_factory, make_attempt(a.id or 0))
+
+    def where(*tags: str, **more: Any) -> ItemFilter:
+        return ItemFilter(tags=tags, **more)
+
+    fi_2_3: dict[str, Any] = {"locale": "fi", "difficulty_min": 2, "difficulty_max": 3}
+    assert await list_ids(uow_factory, where("basics", **fi_2_3)) == ids([a, b])
+    assert await list_ids(uow_factory, where("basics", "travel", **fi_2_3)) == ids([a])
+    assert await list_ids(uow_factory, where("travel", "basics", **fi_2_3)) == ids([a])
+    assert await list_ids(uow_factory, where("basics", "basics", **fi_2_3)) == ids([a, b])
+    assert await list_ids(uow_factory, where("basics", "travel")) == ids([a, d, e])
+    assert await list_ids(uow_factory, where("travel", locale="fi")) == ids([a, d, f])
+    assert await list_ids(uow_factory, where("basics", locale="fi-FI")) == ids([c])
+    assert await list_ids(uow_factory, where("basics", locale="fi-fi")) == []  # exact equality
+    assert await list_ids(uow_factory, where("basics", difficulty_min=2, difficulty_max=2)) == ids(
+        [a, c, e]
+    )
+    assert await list_ids(uow_factory, where("basics", difficulty_min=3)) == ids([d, b])
+    assert await list_ids(uow_factory, where("travel", difficulty_max=3)) == ids([a, e, f])
+    assert await list_ids(uow_factory, where("basics", practiced=True, **fi_2_3)) == ids([a])
+    assert await list_ids(uow_factory, where("basics", practiced=False, **fi_2_3)) == ids([b])
+    ready = where("basics", tts_status=TtsStatus.READY, **fi_2_3)
+    assert await list_ids(uow_factory, ready) == ids([b])
+    assert await list_ids(uow_factory, where("basics", "travel", q="a", **fi_2_3)) == ids([a])
+    assert await list_ids(uow_factory, where("basics", "travel", q="b", **fi_2_3)) == []
+    assert await list_ids(uow_factory, where("basics", locale="sv")) == []
+
+    both = where("basics", "travel")
+    assert await list_ids(uow_factory, both, ItemSort.CREATED_DESC) == ids([e, d, a])
+    assert await list_ids(uow_factory, both, ItemSort.DIFFICULTY_ASC) == ids([a, e, d])
+    assert await list_ids(uow_factory, both, ItemSort.DIFFICULTY_DESC) == ids([d, e, a])
+    assert await list_ids(uow_factory, where("basics", **fi_2_3), ItemSort.CREATED_DESC) == ids(
+        [b, a]
+    )
+    async with uow_factory() as uow:
+        pages = [
+            await uow.items.list(both, ItemSort.DIFFICULTY_DESC, PageRequest(n, 2))
+            for n in (1, 2, 3)
+        ]
+        practiced = await uow.items.list(
+            where("travel", practiced=True), ItemSort.CREATED_ASC, PageRequest()
+        )
+    assert [ids(p.rows) for p in pages] == [ids([d, e]), ids([a]), []]
+    assert [p.total for p in pages] == [3, 3, 3]
+    assert practiced.rows == [replace(a, practiced=True)]  # whole items, with their tags
+
+
+async def test_tag_filters_sort_by_the_instant_whatever_the_offset(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    helsinki = timezone(timedelta(hours=2))
+    first, second = await add_items(
+        uow_factory,
+        make_item("13:00Z", tags=["t"], created_at=datetime(2026, 11, 24, 15, 0, tzinfo=helsinki)),
+        make_item("14:00Z", tags=["t"], created_at=datetime(2026, 11, 24, 14, 0, tzinfo=UTC)),
+    )
+    tagged = ItemFilter(tags=("t",))
+    assert await list_ids(uow_factory, tagged, ItemSort.CREATED_ASC) == ids([first, second])
+    assert await list_ids(uow_factory, tagged, ItemSort.CREATED_DESC) == ids([second, first])
+
+
+async def test_tag_filters_follow_difficulty_and_tag_changes_and_deletes(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """What the SQL adapters copy into the tag rows (migration 0004) stays the item's own."""
+    item, other = await add_items(
+        uow_factory,
+        make_item("x", difficulty=2, tags=["basics"]),
+        make_item("y", difficulty=3, tags=["basics"], created_at=T0 + timedelta(seconds=1)),
+    )
+    easy = ItemFilter(tags=("basics",), locale="fi", difficulty_min=2, difficulty_max=2)
+    hard = ItemFilter(tags=("basics",), locale="fi", difficulty_min=4, difficulty_max=5)
+    assert await list_ids(uow_factory, easy) == ids([item])
+
+    # PATCH …/difficulty
+    harder = replace(item, difficulty=5, updated_at=T0 + timedelta(minutes=1))
+    async with uow_factory() as uow:
+        await uow.items.update(harder)
+        assert await list_ids_in(uow, hard) == ids([item])  # inside the transaction too
+        await uow.commit()
+    assert await list_ids(uow_factory, easy) == []
+    assert await list_ids(uow_factory, hard) == ids([item])
+    by_difficulty = ItemFilter(tags=("basics",))
+    assert await list_ids(uow_factory, by_difficulty, ItemSort.DIFFICULTY_DESC) == ids(
+        [item, other]
+    )
+    assert await list_ids(uow_factory, by_difficulty, ItemSort.DIFFICULTY_ASC) == ids([other, item])
+    async with uow_factory() as uow:
+        page = await uow.items.list(hard, ItemSort.CREATED_DESC, PageRequest())
+    assert page.rows == [harder] and page.total == 1
+
+    # PATCH …/tags: the new rows carry the item's current locale and difficulty
+    retagged = replace(harder, tags=["Travel", "food"], updated_at=T0 + timedelta(minutes=2))
+    async with uow_factory() as uow:
+        await uow.items.update(retagged)
+        await uow.commit()
+    travel_food = ItemFilter(tags=("travel", "food"), locale="fi", difficulty_min=5)
+    assert await list_ids(uow_factory, hard) == []
+    assert await list_ids(uow_factory, travel_food) == ids([item])
+
+    # Both at once, then a TTS update that changes neither
+    easier = replace(retagged, difficulty=1, tags=["food"], updated_at=T0 + timedelta(minutes=3))
+    async with uow_factory() as uow:
+        await uow.items.update(easier)
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.items.update(replace(easier, tts_status=TtsStatus.READY, audio_key="ab" * 32))
+        await uow.commit()
+    food_1 = ItemFilter(tags=("food",), locale="fi", difficulty_min=1, difficulty_max=1)
+    assert await list_ids(uow_factory, food_1) == ids([item])
+    assert await list_ids(uow_factory, travel_food) == []
+
+    async with uow_factory() as uow:
+        await uow.items.delete(item.id or 0)
+        await uow.commit()
+    async with uow_factory() as uow:
+        gone = await uow.items.list(food_1, ItemSort.CREATED_DESC, PageRequest())
+    assert gone.rows == [] and gone.total == 0
+    assert await list_ids(uow_factory, ItemFilter(tags=("food",))) == []
+    assert await list_ids(uow_factory, ItemFilter(tags=("basics",), locale="fi")) == ids([other])
 
 
 async def test_q_matches_folded_text_literally(uow_factory: UnitOfWorkFactory) -> None:

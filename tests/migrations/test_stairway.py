@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
@@ -28,13 +27,6 @@ EXPECTED_TABLES = {
     "item_attempt_stats",
     "daily_attempt_stats",
 }
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_database_url(request: pytest.FixtureRequest) -> str:
-    fixture = "sqlite_url" if request.param == "sqlite" else "fresh_postgres_url"
-    url: str = request.getfixturevalue(fixture)
-    return url
 
 
 async def _inspect(url: str, look: Callable[[Connection], T]) -> T:
