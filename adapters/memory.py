@@ -27,7 +27,7 @@ from application.ports import (
 )
 from domain.attempts import Attempt
 from domain.audio import AudioBlob
-from domain.errors import TagAlreadyExistsError
+from domain.errors import ItemNotFoundError, TagAlreadyExistsError
 from domain.items import Item, TtsStatus, fold
 from domain.listing import ItemFilter, ItemSort
 from domain.pages import Page, PageRequest
@@ -232,14 +232,22 @@ class MemoryAttemptRepository(AttemptRepository):
         self._state = state
 
     async def add(self, attempt: Attempt) -> Attempt:
-        if attempt.item_id not in self._state.items:  # what the SQL foreign key guarantees
-            raise ValueError(f"item {attempt.item_id} does not exist")
-        self._state.last_attempt_id += 1
-        stored = replace(
-            attempt, id=self._state.last_attempt_id, created_at=_utc(attempt.created_at)
-        )
-        self._state.attempts[self._state.last_attempt_id] = stored
-        return replace(stored)
+        (stored,) = await self.add_many([attempt])
+        return stored
+
+    async def add_many(self, attempts: Sequence[Attempt]) -> list[Attempt]:
+        # All or nothing, as the SQL foreign key makes it.
+        if any(a.item_id not in self._state.items for a in attempts):
+            raise ItemNotFoundError()
+        stored = []
+        for attempt in attempts:
+            self._state.last_attempt_id += 1
+            added = replace(
+                attempt, id=self._state.last_attempt_id, created_at=_utc(attempt.created_at)
+            )
+            self._state.attempts[self._state.last_attempt_id] = added
+            stored.append(replace(added))
+        return stored
 
     async def get(self, attempt_id: int) -> Attempt | None:
         stored = self._state.attempts.get(attempt_id)

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.audio import release_audio
-from application.ports import AudioStore, Clock, JobQueue, SynthesisJob, UnitOfWorkFactory
+from application.lookups import UnitOfWorkItemLookup
+from application.ports import (
+    AudioStore,
+    Clock,
+    ItemLookup,
+    JobQueue,
+    SynthesisJob,
+    UnitOfWorkFactory,
+)
 from application.voices import VoiceCatalogue
 from domain.errors import InvalidInputError, ItemNotFoundError
 from domain.items import (
@@ -42,8 +50,10 @@ class ItemService:
         voices: VoiceCatalogue,
         store: AudioStore,
         clock: Clock,
+        lookup: ItemLookup | None = None,
     ) -> None:
         self._uow = uow
+        self._lookup = lookup or UnitOfWorkItemLookup(uow)
         self._queue = queue
         self._voices = voices
         self._store = store
@@ -93,8 +103,7 @@ class ItemService:
         return item
 
     async def get(self, item_id: int) -> Item:
-        async with self._uow() as uow:
-            item = await uow.items.get(item_id)
+        item = await self._lookup.get(item_id)
         if item is None:
             raise ItemNotFoundError()
         return item

@@ -55,6 +55,20 @@ class ItemRepository(Protocol):
         ...
 
 
+class ItemLookup(Protocol):
+    """Committed items by id, read outside any unit of work: the hot path of GET and scoring.
+
+    Never sees a transaction's uncommitted writes; use cases that read and then write go
+    through `UnitOfWork.items` instead.
+    """
+
+    async def get(self, item_id: int) -> Item | None: ...
+
+    def close(self) -> None:
+        """Release what the lookup holds (at shutdown); a later `get` reopens it."""
+        ...
+
+
 class TagRepository(Protocol):
     async def add(self, tag: Tag) -> Tag:
         """Insert; raises TagAlreadyExistsError on a case-insensitive duplicate."""
@@ -69,6 +83,13 @@ class TagRepository(Protocol):
 
 class AttemptRepository(Protocol):
     async def add(self, attempt: Attempt) -> Attempt: ...
+
+    async def add_many(self, attempts: Sequence[Attempt]) -> builtins.list[Attempt]:
+        """Store attempts in order (ids ascending) and count them in the statistics.
+
+        Raises ItemNotFoundError, storing none, when the item of any of them does not exist.
+        """
+        ...
 
     async def get(self, attempt_id: int) -> Attempt | None: ...
 

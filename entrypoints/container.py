@@ -8,14 +8,17 @@ from dependency_injector import containers, providers
 
 from adapters.audio.filesystem import FilesystemAudioStore
 from adapters.clock import SystemClock
-from adapters.persistence.engine import SqlDatabase, create_engine
+from adapters.persistence.engine import SqlDatabase, create_engine, sqlite_file
+from adapters.persistence.sqlite_lookup import SqliteItemLookup
 from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from adapters.queue.in_process import InProcessJobQueue
+from application.attempt_writer import AttemptWriter
 from application.attempts import AttemptService
 from application.audio import AudioService
 from application.health import HealthService
 from application.items import ItemService
-from application.ports import TtsGateway
+from application.lookups import UnitOfWorkItemLookup
+from application.ports import ItemLookup, TtsGateway, UnitOfWorkFactory
 from application.stats import StatsService
 from application.synthesis import RetryPolicy, SynthesisService
 from application.tags import TagService
@@ -52,6 +55,13 @@ def tts_gateways(settings: Settings) -> list[TtsGateway]:
     return [tts_gateway(name, settings) for name in names]
 
 
+def choose_item_lookup(database_url: str, uow: UnitOfWorkFactory) -> ItemLookup:
+    """A SQLite file is read inline on its own connection; other databases through a session."""
+    portable = UnitOfWorkItemLookup(uow)
+    path = sqlite_file(database_url)
+    return portable if path is None else SqliteItemLookup(path, fallback=portable)
+
+
 def saq_queue(settings: Settings, retry: RetryPolicy) -> SaqJobQueue:
     """The SAQ queue on QUEUE_URL (imported here: installs without the `saq` extra still run).
 
@@ -71,6 +81,8 @@ class Container(containers.DeclarativeContainer):
     engine = providers.Singleton(create_engine, settings.provided.database_url)
     database = providers.Singleton(SqlDatabase, engine)
     uow = providers.Singleton(SqlUnitOfWorkFactory, engine)
+    item_lookup = providers.Singleton(choose_item_lookup, settings.provided.database_url, uow)
+    attempt_writer = providers.Singleton(AttemptWriter, uow)
     audio_store = providers.Singleton(FilesystemAudioStore, root=settings.provided.audio_dir)
 
     gateways = providers.Singleton(tts_gateways, settings)
@@ -99,16 +111,25 @@ class Container(containers.DeclarativeContainer):
         postgresql=distributed_queue,
     )
 
-    item_service = providers.Factory(
-        ItemService, uow=uow, queue=queue, voices=voices, store=audio_store, clock=clock
+    # Services hold nothing but their collaborators: one of each per process.
+    item_service = providers.Singleton(
+        ItemService,
+        uow=uow,
+        queue=queue,
+        voices=voices,
+        store=audio_store,
+        clock=clock,
+        lookup=item_lookup,
     )
-    audio_service = providers.Factory(
+    audio_service = providers.Singleton(
         AudioService, uow=uow, queue=queue, voices=voices, store=audio_store, clock=clock
     )
-    tag_service = providers.Factory(TagService, uow=uow, clock=clock)
-    attempt_service = providers.Factory(AttemptService, uow=uow, clock=clock)
-    stats_service = providers.Factory(StatsService, uow=uow, clock=clock)
-    health_service = providers.Factory(
+    tag_service = providers.Singleton(TagService, uow=uow, clock=clock)
+    attempt_service = providers.Singleton(
+        AttemptService, uow=uow, clock=clock, lookup=item_lookup, writer=attempt_writer
+    )
+    stats_service = providers.Singleton(StatsService, uow=uow, clock=clock)
+    health_service = providers.Singleton(
         HealthService,
         database=database,
         audio=audio_store,

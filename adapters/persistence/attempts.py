@@ -2,16 +2,17 @@
 
 Two rollup tables hold the aggregates the statistics read (migration 0003):
 `item_attempt_stats` (all attempts of one item) and `daily_attempt_stats` (all attempts on one
-UTC date). They change in the same transaction as the attempts: `add` upserts both (one atomic
-`INSERT … ON CONFLICT DO UPDATE` per row, safe under concurrent writers), and deleting an item
-goes through `delete_item_attempts`, which takes the item's attempts out of the daily rows.
+UTC date). They change in the same transaction as the attempts: `add_many` upserts both (an
+atomic `INSERT … ON CONFLICT DO UPDATE` per row, safe under concurrent writers), and deleting an
+item goes through `delete_item_attempts`, which takes the item's attempts out of the daily rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -27,11 +28,13 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     or_,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.persistence.expressions import utc_date
@@ -42,6 +45,7 @@ from adapters.persistence.records import (
 )
 from application.ports import AttemptRepository
 from domain.attempts import Attempt
+from domain.errors import ItemNotFoundError
 from domain.pages import Page, PageRequest
 from domain.scoring import AlignmentKind, AlignmentOp, Score
 from domain.stats import AttemptAggregate, TimeWindow
@@ -212,34 +216,45 @@ def _merged(
     return merged
 
 
-async def _add_to_rollup(
-    session: AsyncSession, record: RollupRecord, key: dict[str, Any], values: dict[str, Any]
-) -> None:
-    """Insert the row, or add it to the stored one: one atomic statement either way."""
+@cache
+def _rollup_upsert(record: RollupRecord, dialect: str) -> Any:
+    """Insert the row, or add it to the stored one: one atomic statement either way.
+
+    Built once per table and dialect with bind parameters, so each write only binds values.
+    """
     table = cast(Table, record.__table__)
-    if session.get_bind().dialect.name == "postgresql":
-        pg_insert = postgresql.insert(table).values(**key, **values)
-        statement: Any = pg_insert.on_conflict_do_update(
-            index_elements=list(key),
+    row = {column.name: bindparam(column.name) for column in table.columns}
+    if dialect == "postgresql":
+        pg_insert = postgresql.insert(table).values(row)
+        return pg_insert.on_conflict_do_update(
+            index_elements=list(table.primary_key.columns.keys()),
             set_=_merged(table, pg_insert.excluded, func.least, func.greatest),
         )
-    else:
-        # SQLite: min()/max() with two arguments are the scalar functions.
-        lite_insert = sqlite.insert(table).values(**key, **values)
-        statement = lite_insert.on_conflict_do_update(
-            index_elements=list(key),
-            set_=_merged(table, lite_insert.excluded, func.min, func.max),
-        )
-    await session.execute(statement)
+    # SQLite: min()/max() with two arguments are the scalar functions.
+    lite_insert = sqlite.insert(table).values(row)
+    return lite_insert.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns.keys()),
+        set_=_merged(table, lite_insert.excluded, func.min, func.max),
+    )
 
 
-async def add_to_rollups(session: AsyncSession, attempt: Attempt) -> None:
-    """Count a stored attempt in its item's and its day's rollups (item first, then day: one
-    lock order for every writer)."""
-    values = _rollup_values(attempt)
-    await _add_to_rollup(session, ItemAttemptStatsRecord, {"item_id": attempt.item_id}, values)
-    day = attempt.created_at.astimezone(UTC).date()
-    await _add_to_rollup(session, DailyAttemptStatsRecord, {"day": day}, values)
+async def add_to_rollups(session: AsyncSession, attempts: Sequence[Attempt]) -> None:
+    """Count stored attempts in their items' and their days' rollups: one executemany per table.
+
+    Rows go in key order, items before days: one lock order for every writer, so concurrent
+    batches on Postgres cannot deadlock.
+    """
+    dialect = session.get_bind().dialect.name
+    by_item = sorted(
+        ({"item_id": a.item_id, **_rollup_values(a)} for a in attempts),
+        key=lambda row: row["item_id"],
+    )
+    by_day = sorted(
+        ({"day": a.created_at.astimezone(UTC).date(), **_rollup_values(a)} for a in attempts),
+        key=lambda row: row["day"],
+    )
+    await session.execute(_rollup_upsert(ItemAttemptStatsRecord, dialect), by_item)
+    await session.execute(_rollup_upsert(DailyAttemptStatsRecord, dialect), by_day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,22 +472,29 @@ def _alignment(document: list[dict[str, Any]]) -> tuple[AlignmentOp, ...]:
     return tuple(AlignmentOp(AlignmentKind(op["op"]), op["ref"], op["hyp"]) for op in document)
 
 
-def _to_record(attempt: Attempt) -> AttemptRecord:
+def _row(attempt: Attempt) -> dict[str, Any]:
     score = attempt.score
-    return AttemptRecord(
-        item_id=attempt.item_id,
-        text=attempt.text,
-        percentage=score.percentage,
-        wer=score.wer,
-        words_ref=score.words_ref,
-        words_correct=score.words_correct,
-        substitutions=score.substitutions,
-        deletions=score.deletions,
-        insertions=score.insertions,
-        alignment=_alignment_document(score.alignment),
-        duration_ms=attempt.duration_ms,
-        created_at=attempt.created_at,
-    )
+    return {
+        "item_id": attempt.item_id,
+        "text": attempt.text,
+        "percentage": score.percentage,
+        "wer": score.wer,
+        "words_ref": score.words_ref,
+        "words_correct": score.words_correct,
+        "substitutions": score.substitutions,
+        "deletions": score.deletions,
+        "insertions": score.insertions,
+        "alignment": _alignment_document(score.alignment),
+        "duration_ms": attempt.duration_ms,
+        "created_at": attempt.created_at,
+    }
+
+
+# One multi-row INSERT … RETURNING per batch. RETURNING does not promise any row order, but ids
+# are handed out as the rows are inserted, in VALUES order (SQLite under its write lock, Postgres
+# drawing its identity sequence row by row): sorted, they line up with the rows. Asking SQLAlchemy
+# for the order instead (`sort_by_parameter_order`) makes it insert row by row on SQLite.
+_INSERT_ATTEMPTS = insert(AttemptRecord.__table__).returning(AttemptRecord.id)
 
 
 def _to_entity(record: AttemptRecord) -> Attempt:
@@ -513,11 +535,23 @@ class SqlAttemptRepository(AttemptRepository):
         self._session = session
 
     async def add(self, attempt: Attempt) -> Attempt:
-        record = _to_record(attempt)
-        self._session.add(record)
-        await self._session.flush()
-        await add_to_rollups(self._session, attempt)
-        return _to_entity(record)
+        (stored,) = await self.add_many([attempt])
+        return stored
+
+    async def add_many(self, attempts: Sequence[Attempt]) -> list[Attempt]:
+        if not attempts:
+            return []
+        try:
+            ids = await self._session.scalars(_INSERT_ATTEMPTS, [_row(a) for a in attempts])
+        except IntegrityError:
+            # The one foreign key: an item deleted since the caller looked it up.
+            raise ItemNotFoundError() from None
+        stored = [
+            replace(a, id=attempt_id, created_at=a.created_at.astimezone(UTC))
+            for a, attempt_id in zip(attempts, sorted(ids), strict=True)
+        ]
+        await add_to_rollups(self._session, stored)
+        return stored
 
     async def get(self, attempt_id: int) -> Attempt | None:
         record = await self._session.get(AttemptRecord, attempt_id)

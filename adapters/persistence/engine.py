@@ -37,15 +37,22 @@ def is_sqlite(url: str) -> bool:
     return make_url(normalise_database_url(url)).get_backend_name() == "sqlite"
 
 
-def ensure_sqlite_directory(url: str) -> None:
-    """Create the parent directory of a file-backed SQLite database (relative to the cwd)."""
+def sqlite_file(url: str) -> Path | None:
+    """The file of a file-backed SQLite DATABASE_URL; None for other databases and `:memory:`."""
     parsed = make_url(normalise_database_url(url))
     database = parsed.database
     if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return
-    if database.startswith("file:"):  # URI filenames are the driver's business
-        return
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
+        return None
+    if database.startswith("file:"):  # URI filenames (shared memory and such): left alone
+        return None
+    return Path(database)
+
+
+def ensure_sqlite_directory(url: str) -> None:
+    """Create the parent directory of a file-backed SQLite database (relative to the cwd)."""
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -43,10 +43,11 @@ _JSON_TYPES = ("application/json",)
 def provide(provider: providers.Provider[Any]) -> Provide:
     """The whole bridge from dependency-injector to Litestar: call the provider per request."""
 
-    async def dependency() -> Any:
+    def dependency() -> Any:
         return provider()
 
-    return Provide(dependency, use_cache=False)
+    # The services are singletons: a plain call, no coroutine, no thread.
+    return Provide(dependency, use_cache=False, sync_to_thread=False)
 
 
 async def _require_json(request: Request[Any, Any, Any]) -> None:
@@ -91,6 +92,8 @@ def create_app(container: Container) -> Litestar:
             yield
         finally:
             await queue.stop()
+            await container.attempt_writer().close()
+            container.item_lookup().close()
             await container.engine().dispose()
 
     origins = list(settings.cors_origins)

@@ -33,6 +33,7 @@ from adapters.persistence.records import (
 from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from application.ports import UnitOfWorkFactory
 from domain.attempts import Attempt
+from domain.errors import ItemNotFoundError
 from domain.items import Item
 from domain.pages import PageRequest
 from domain.stats import AttemptAggregate, TimeWindow
@@ -514,7 +515,7 @@ async def test_concurrent_attempts_and_deletes_keep_the_rollups_exact(
                 async with factory() as uow:
                     await uow.attempts.add(attempt)
                     await uow.commit()
-            except sa.exc.IntegrityError:  # the item is gone: nothing was stored
+            except ItemNotFoundError:  # the item is gone: nothing was stored
                 assert item.id in doomed
 
     async def deleter() -> None:

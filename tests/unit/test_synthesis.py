@@ -183,7 +183,9 @@ async def test_job_recorded_for_another_provider_re_resolves(tmp_path: Path) -> 
     fresh = World(tmp_path, [CountingGateway(FakeTtsGateway())])
     fresh.uow = old.uow  # same database, provider changed in the configuration
     fresh.synthesis._uow = old.uow
-    fresh.items._uow = old.uow
+    fresh.items = ItemService(
+        uow=old.uow, queue=fresh.queue, voices=fresh.voices, store=fresh.store, clock=FixedClock()
+    )
     await fresh.synthesis.run(old.queue.jobs[0])
     item = await fresh.item(created.id)
     assert (item.tts_status, item.tts_provider, item.tts_voice) == (

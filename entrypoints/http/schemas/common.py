@@ -49,7 +49,8 @@ WordErrorRate = Annotated[
 
 def timestamp(moment: datetime) -> str:
     """RFC 3339 UTC with exactly 6 fractional digits and `Z` (API §1.4)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime; "+00:00" is 6 characters.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 class ErrorProblem(Schema):

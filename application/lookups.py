@@ -1,0 +1,18 @@
+"""The portable `ItemLookup`: one short read-only unit of work per call."""
+
+from __future__ import annotations
+
+from application.ports import ItemLookup, UnitOfWorkFactory
+from domain.items import Item
+
+
+class UnitOfWorkItemLookup(ItemLookup):
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def get(self, item_id: int) -> Item | None:
+        async with self._uow() as uow:
+            return await uow.items.get(item_id)
+
+    def close(self) -> None:
+        """Nothing to release: every call has its own unit of work."""

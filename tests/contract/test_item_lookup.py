@@ -1,0 +1,337 @@
+"""The ItemLookup contract: every lookup answers as `uow.items.get` does over committed data.
+
+Four lookups run the same cases: UnitOfWorkItemLookup over memory, SQLite and Postgres, and
+SqliteItemLookup reading a migrated SQLite file inline (its fallback, the portable lookup on the
+same file, is counted: the contract cases must be answered inline). Then what only
+SqliteItemLookup does: go to its fallback instead of creating a file or waiting on a lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from adapters.persistence.engine import create_engine, sqlite_file
+from adapters.persistence.sqlite_lookup import SqliteItemLookup
+from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
+from application.lookups import UnitOfWorkItemLookup
+from application.ports import ItemLookup, UnitOfWorkFactory
+from domain.items import Item, TtsStatus
+from tests.contract.test_repositories import (  # the persistence contract's own fixtures
+    add_attempts,
+    add_items,
+    make_attempt,
+    make_blob,
+    make_item,
+    uow_factory,
+)
+
+__all__ = ["uow_factory"]  # fixture, used by name
+
+LOOKUPS = ["memory", "sqlite", "postgres", "sqlite-inline"]
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+HELSINKI = timezone(timedelta(hours=2))
+KEY = "cd" * 32
+SENTINEL = replace(make_item("from the fallback"), id=-7)
+
+
+class CountingLookup(ItemLookup):
+    """A fallback that records the ids asked; answers through `inner`, else with SENTINEL."""
+
+    def __init__(self, inner: ItemLookup | None = None) -> None:
+        self.inner = inner
+        self.calls: list[int] = []
+
+    async def get(self, item_id: int) -> Item | None:
+        self.calls.append(item_id)
+        return SENTINEL if self.inner is None else await self.inner.get(item_id)
+
+    def close(self) -> None:
+        if self.inner is not None:
+            self.inner.close()
+
+
+# ------------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(params=LOOKUPS)
+def lookup_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def database_url(lookup_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+    """Overrides test_repositories' `database_url` (which `uow_factory` reads) for the four
+    lookups. SQLite files sit in a directory whose name a URI must quote."""
+    if lookup_kind == "memory":
+        return None
+    if lookup_kind == "postgres":
+        url: str = request.getfixturevalue("migrated_postgres_url")
+        return url
+    migrated = sqlite_file(request.getfixturevalue("migrated_sqlite_url"))
+    assert migrated is not None
+    path = tmp_path / "dä tä #1" / "lw.db"
+    path.parent.mkdir()
+    shutil.copyfile(migrated, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def lookup(
+    lookup_kind: str, database_url: str | None, uow_factory: UnitOfWorkFactory
+) -> Iterator[ItemLookup]:
+    portable = UnitOfWorkItemLookup(uow_factory)
+    if lookup_kind != "sqlite-inline":
+        yield portable
+        return
+    path = sqlite_file(database_url or "")
+    assert path is not None
+    fallback = CountingLookup(portable)
+    inline = SqliteItemLookup(path, fallback)
+    yield inline
+    inline.close()
+    assert fallback.calls == [], "the contract cases must be answered inline"
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+async def stored(factory: UnitOfWorkFactory, item_id: int) -> Item | None:
+    async with factory() as uow:
+        return await uow.items.get(item_id)
+
+
+async def same_as_stored(lookup: ItemLookup, factory: UnitOfWorkFactory, item_id: int) -> Item:
+    """The lookup's answer, checked against the unit of work's; returned for further checks."""
+    expected = await stored(factory, item_id)
+    got = await lookup.get(item_id)
+    assert got == expected
+    assert got is not None
+    return got
+
+
+def assert_aware_utc(item: Item) -> None:
+    for moment in (item.created_at, item.updated_at):
+        assert moment.tzinfo is not None and moment.utcoffset() == timedelta(0)
+
+
+# ------------------------------------------------------------------------------ the contract
+
+
+async def test_lookup_returns_the_whole_item_the_unit_of_work_reads(
+    lookup: ItemLookup, uow_factory: UnitOfWorkFactory
+) -> None:
+    """Every field: tags in position order (not name or insert order), TTS state, timestamps
+    as aware UTC with microseconds, and the read-side `practiced` and `audio_duration_ms`."""
+    created = datetime(2026, 11, 24, 15, 12, 9, 931547, tzinfo=HELSINKI)
+    item = replace(
+        make_item(
+            "Minä asun Helsingissä — 中文 🎧",
+            locale="fi-FI",
+            difficulty=3,
+            tags=["zebra", "Äiti", "中文 ja 🎧", "alpha", 'quote " and \\'],
+            created_at=created,
+        ),
+        updated_at=created + timedelta(microseconds=1),
+        tts_error="fake: transient",
+        tts_generation=4,
+    )
+    [added, untagged] = await add_items(uow_factory, item, make_item("toinen", difficulty=5))
+    item_id = added.id or 0
+
+    got = await same_as_stored(lookup, uow_factory, item_id)
+    assert got == replace(item, id=item_id)
+    assert got.tags == ["zebra", "Äiti", "中文 ja 🎧", "alpha", 'quote " and \\']
+    assert got.created_at == datetime(2026, 11, 24, 13, 12, 9, 931547, tzinfo=UTC)
+    assert_aware_utc(got)
+    assert (got.practiced, got.audio_duration_ms) == (False, None)
+    other = await same_as_stored(lookup, uow_factory, untagged.id or 0)
+    assert (other.tags, other.difficulty) == ([], 5)
+
+    await add_attempts(uow_factory, make_attempt(item_id))
+    assert (await same_as_stored(lookup, uow_factory, item_id)).practiced is True
+    assert (await same_as_stored(lookup, uow_factory, untagged.id or 0)).practiced is False
+
+    async with uow_factory() as uow:
+        ready = replace(got, tts_status=TtsStatus.READY, tts_error=None, audio_key=KEY)
+        await uow.items.update(ready)
+        await uow.audio.put(make_blob(KEY, duration_ms=1234))
+        await uow.commit()
+    got = await same_as_stored(lookup, uow_factory, item_id)
+    assert (got.tts_status, got.audio_key, got.audio_duration_ms) == (TtsStatus.READY, KEY, 1234)
+    assert got.practiced is True
+
+
+async def test_missing_ids_are_none(lookup: ItemLookup, uow_factory: UnitOfWorkFactory) -> None:
+    """Unknown ids, including the signed 64-bit limits, answer None rather than failing."""
+    [added] = await add_items(uow_factory, make_item())
+    for item_id in ((added.id or 0) + 1000, 0, -1, INT64_MAX, INT64_MIN):
+        assert await lookup.get(item_id) is None
+    assert await lookup.get(added.id or 0) is not None
+
+
+async def test_committed_changes_show_on_the_very_next_lookup(
+    lookup: ItemLookup, uow_factory: UnitOfWorkFactory
+) -> None:
+    """No stale snapshot or cache: each commit is seen by the next call, down to the delete."""
+    [added] = await add_items(uow_factory, make_item(tags=["a", "b", "c"], difficulty=1))
+    item_id = added.id or 0
+    await same_as_stored(lookup, uow_factory, item_id)  # the lookup has read once before
+
+    later = added.updated_at + timedelta(seconds=5)
+    async with uow_factory() as uow:
+        await uow.items.update(replace(added, tags=["ö", "a", "Z"], updated_at=later))
+        await uow.commit()
+    got = await same_as_stored(lookup, uow_factory, item_id)
+    assert (got.tags, got.updated_at) == (["ö", "a", "Z"], later)
+
+    async with uow_factory() as uow:
+        await uow.items.update(replace(got, difficulty=4))
+        await uow.commit()
+    assert (await same_as_stored(lookup, uow_factory, item_id)).difficulty == 4
+
+    async with uow_factory() as uow:
+        failed = replace(got, difficulty=4, tts_status=TtsStatus.FAILED, tts_error="boom")
+        assert await uow.items.update_tts_if_pending(failed) is True
+        await uow.commit()
+    got = await same_as_stored(lookup, uow_factory, item_id)
+    assert (got.tts_status, got.tts_error, got.tags) == (TtsStatus.FAILED, "boom", ["ö", "a", "Z"])
+
+    async with uow_factory() as uow:
+        assert await uow.items.delete(item_id) is not None
+        await uow.commit()
+    assert await lookup.get(item_id) is None
+    assert await stored(uow_factory, item_id) is None
+
+
+async def test_uncommitted_writes_are_not_visible(
+    lookup: ItemLookup, uow_factory: UnitOfWorkFactory
+) -> None:
+    """Reads see committed data only. Lookups that must wait for the open unit of work (memory,
+    one pooled SQLite connection) may; whenever they answer, it is the committed item."""
+    [added] = await add_items(uow_factory, make_item(tags=["a"]))
+    item_id = added.id or 0
+    before = await same_as_stored(lookup, uow_factory, item_id)
+
+    async def read(new_id: int) -> tuple[Item | None, Item | None]:
+        return await lookup.get(item_id), await lookup.get(new_id)
+
+    async with uow_factory() as uow:
+        changed = replace(before, tags=["b"], difficulty=5, tts_status=TtsStatus.READY)
+        await uow.items.update(replace(changed, audio_key=KEY))
+        await uow.audio.put(make_blob(KEY))
+        await uow.attempts.add(make_attempt(item_id))
+        [new] = await uow.items.add_many([make_item("uncommitted")])
+        reading = asyncio.create_task(read(new.id or 0))
+        done, _ = await asyncio.wait({reading}, timeout=0.3)
+        if done:
+            assert reading.result() == (before, None)
+        # left without commit
+    assert await reading == (before, None)
+    assert await lookup.get(item_id) == before
+
+
+# ---------------------------------------------------------------- SqliteItemLookup on its own
+
+
+async def add_and_read(url: str, item: Item) -> Item:
+    """Commit an item through SQLAlchemy (closing the engine after) and return it as stored."""
+    engine = create_engine(url)
+    try:
+        factory = SqlUnitOfWorkFactory(engine)
+        [added] = await add_items(factory, item)
+        found = await stored(factory, added.id or 0)
+    finally:
+        await engine.dispose()
+    assert found is not None
+    return found
+
+
+async def test_a_missing_file_goes_to_the_fallback_and_is_not_created(
+    tmp_path: Path, migrated_sqlite_url: str
+) -> None:
+    """mode=rw: the lookup never creates a database (nor one without the schema); once the
+    migrations have made the file, the next call reads it inline."""
+    path = tmp_path / "data" / "lw.db"
+    path.parent.mkdir()
+    fallback = CountingLookup()
+    lookup = SqliteItemLookup(path, fallback)
+
+    assert await lookup.get(1) is SENTINEL
+    assert await lookup.get(2) is SENTINEL
+    assert fallback.calls == [1, 2]
+    assert list(path.parent.iterdir()) == []
+
+    path.touch()  # a file without tables yet
+    assert await lookup.get(3) is SENTINEL
+    assert fallback.calls == [1, 2, 3]
+    assert path.stat().st_size == 0
+
+    migrated = sqlite_file(migrated_sqlite_url)
+    assert migrated is not None
+    item = await add_and_read(migrated_sqlite_url, make_item(tags=["x"]))
+    shutil.copyfile(migrated, path)
+    assert await lookup.get(item.id or 0) == item
+    assert fallback.calls == [1, 2, 3]
+    lookup.close()
+
+
+async def test_a_locked_database_goes_to_the_fallback_instead_of_waiting(
+    migrated_sqlite_url: str,
+) -> None:
+    """A reader that would wait (rollback journal, a writer holding EXCLUSIVE) answers through
+    the fallback at once; after the lock is gone the next call is served inline again."""
+    path = sqlite_file(migrated_sqlite_url)
+    assert path is not None
+    item = await add_and_read(migrated_sqlite_url, make_item(tags=["lukko"]))
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        assert connection.execute("PRAGMA journal_mode=DELETE").fetchone() == ("delete",)
+    fallback = CountingLookup()
+    lookup = SqliteItemLookup(path, fallback)
+    assert await lookup.get(item.id or 0) == item  # inline, the connection now open
+
+    # timeout: taking EXCLUSIVE fails fast if the lookup still held a read lock.
+    holder = sqlite3.connect(path, isolation_level=None, timeout=0.5)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        started = time.monotonic()
+        got = await asyncio.wait_for(lookup.get(item.id or 0), 1)
+        elapsed = time.monotonic() - started  # wait_for cannot interrupt a blocking read
+        assert got is SENTINEL
+        assert fallback.calls == [item.id]
+        assert elapsed < 1
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert await lookup.get(item.id or 0) == item
+    assert fallback.calls == [item.id]
+    lookup.close()
+
+
+async def test_close_then_get_reopens(migrated_sqlite_url: str) -> None:
+    """`close()` at shutdown is not final: a later `get` reopens the connection (inline)."""
+    path = sqlite_file(migrated_sqlite_url)
+    assert path is not None
+    item = await add_and_read(migrated_sqlite_url, make_item(tags=["auki"]))
+    fallback = CountingLookup()
+    lookup = SqliteItemLookup(path, fallback)
+
+    lookup.close()  # before any connection: nothing to close
+    assert await lookup.get(item.id or 0) == item
+    lookup.close()
+    lookup.close()
+    assert await lookup.get(item.id or 0) == item
+    assert await lookup.get((item.id or 0) + 1) is None
+    assert fallback.calls == []
+    lookup.close()
