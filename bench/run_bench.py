@@ -486,6 +486,8 @@ def render(
         "the machine.",
         "- Errors count non-2xx responses and socket errors (timeouts after 10 s) of both runs; "
         "a goal is not met when there are any.",
+        "- Why a goal is missed (profiles, what was fixed, what remains): README, section "
+        '"What the hot paths do, and what the missed goals cost".',
         "",
         "wrk commands:",
         "",
