@@ -30,7 +30,8 @@ from domain.errors import PermanentTtsError, TransientTtsError
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000
-MAX_CHUNK_CHARACTERS = 4_500  # API §9.3; the service refuses requests over 5 000 bytes
+MAX_CHUNK_CHARACTERS = 4_500  # API §9.3
+MAX_CHUNK_BYTES = 5_000  # the service refuses a request whose text is longer in UTF-8
 REQUEST_TIMEOUT_SECONDS = 30.0  # per request; the application bounds a whole try at 60 s
 _MAX_DETAIL = 200
 _REQUEST_PREFIX = re.compile(r"^[A-Z]+ \S+: ")
@@ -150,28 +151,43 @@ _LOCALES = tuple(LocaleVoices(loc, voices[0].id, voices) for loc, _, voices in C
 _LANGUAGE_OF_VOICE = {v.id: code for _, code, voices in CATALOGUE for v in voices}
 
 
-def split_text(text: str, limit: int = MAX_CHUNK_CHARACTERS) -> list[str]:
-    """Non-empty chunks of at most `limit` characters, cut at whitespace (API §9.3).
+def _longest_prefix(word: str, limit: int, byte_limit: int) -> str:
+    """The longest prefix of `word` within `limit` characters and `byte_limit` UTF-8 bytes."""
+    head = word[:limit]
+    while (excess := len(head.encode()) - byte_limit) > 0:
+        # A code point is at most 4 bytes: dropping excess // 4 of them never overshoots.
+        head = head[: len(head) - max(1, excess // 4)]
+    return head
+
+
+def split_text(
+    text: str, limit: int = MAX_CHUNK_CHARACTERS, byte_limit: int = MAX_CHUNK_BYTES
+) -> list[str]:
+    """Non-empty chunks of at most `limit` characters and `byte_limit` UTF-8 bytes, cut at
+    whitespace (API §9.3; the byte bound is the service's own, which 4,500 characters of
+    CJK text would exceed).
 
     Words are packed greedily and re-joined with single spaces (the text is already
-    whitespace-normalised); a single word longer than `limit` is cut hard.
+    whitespace-normalised); a single word over either bound is cut hard, between code points.
     """
     chunks: list[str] = []
-    current = ""
+    current, current_bytes = "", 0
     for word in text.split():
-        while len(word) > limit:
+        while len(word) > limit or len(word.encode()) > byte_limit:
             if current:
                 chunks.append(current)
-                current = ""
-            chunks.append(word[:limit])
-            word = word[limit:]
+                current, current_bytes = "", 0
+            head = _longest_prefix(word, limit, byte_limit)
+            chunks.append(head)
+            word = word[len(head) :]
+        size = len(word.encode())
         if not current:
-            current = word
-        elif len(current) + 1 + len(word) <= limit:
-            current = f"{current} {word}"
+            current, current_bytes = word, size
+        elif len(current) + 1 + len(word) <= limit and current_bytes + 1 + size <= byte_limit:
+            current, current_bytes = f"{current} {word}", current_bytes + 1 + size
         else:
             chunks.append(current)
-            current = word
+            current, current_bytes = word, size
     if current:
         chunks.append(current)
     return chunks

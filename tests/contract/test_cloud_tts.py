@@ -29,7 +29,12 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import texttospeech
 
 from adapters.tts.azure import AzureTtsGateway, cancellation_error
-from adapters.tts.google import MAX_CHUNK_CHARACTERS, GoogleTtsGateway, split_text
+from adapters.tts.google import (
+    MAX_CHUNK_BYTES,
+    MAX_CHUNK_CHARACTERS,
+    GoogleTtsGateway,
+    split_text,
+)
 from adapters.tts.wav import WAV_HEADER_SIZE, WavInfo, inspect_wav
 from application.ports import TtsGateway
 from domain.audio import SynthesizedAudio, resolve_locale
@@ -333,6 +338,24 @@ def test_split_text_packs_words_greedily_and_hard_splits_giant_words() -> None:
     assert all(0 < len(c) <= MAX_CHUNK_CHARACTERS for c in chunks)
     assert " ".join(chunks) == text.strip()
     assert len(chunks) == 3
+
+
+def test_split_text_keeps_every_chunk_within_the_services_byte_limit() -> None:
+    """4,500 characters of CJK are ~13,500 bytes: chunks are bounded in bytes too, cut between
+    code points, and nothing is lost."""
+    cjk = "東京は日本の首都です。" * 600  # 6,600 characters, 3 bytes each, no whitespace
+    chunks = split_text(cjk)
+    assert all(len(c.encode()) <= MAX_CHUNK_BYTES for c in chunks)
+    assert "".join(chunks) == cjk
+    assert len(chunks) == 4  # ceil(19,800 bytes / 5,000): each chunk takes 1,666 characters
+    words = " ".join(["🙂🙂🙂"] * 600)  # 12 bytes + a space per word
+    chunks = split_text(words)
+    assert all(
+        len(c.encode()) <= MAX_CHUNK_BYTES and len(c) <= MAX_CHUNK_CHARACTERS for c in chunks
+    )
+    assert " ".join(chunks) == words
+    assert split_text("ab cd", 10, byte_limit=4) == ["ab", "cd"]
+    assert split_text("ääää", 10, byte_limit=5) == ["ää", "ää"]
 
 
 # --- Azure --------------------------------------------------------------------------------------
