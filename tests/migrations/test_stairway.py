@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from asyncio.subprocess import PIPE
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from alembic.autogenerate import compare_metadata
@@ -17,6 +20,7 @@ from adapters.persistence.engine import normalise_database_url
 from adapters.persistence.records import Record
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED_TABLES = {
     "items",
@@ -68,3 +72,19 @@ async def test_stairway(empty_database_url: str) -> None:
 
     await asyncio.to_thread(migrate.downgrade, url, "base")
     assert await _inspect(url, _tables) == {"alembic_version"}
+
+
+async def test_processes_starting_together_migrate_one_at_a_time(fresh_postgres_url: str) -> None:
+    """Three processes migrating one empty Postgres at once: all succeed, the schema is at head."""
+    script = "import sys; from adapters.persistence.migrate import upgrade; upgrade(sys.argv[1])"
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, fresh_postgres_url, cwd=ROOT, stderr=PIPE
+        )
+        for _ in range(3)
+    ]
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(*(p.communicate() for p in processes)), timeout=120
+    )
+    assert [p.returncode for p in processes] == [0, 0, 0], [err for _, err in outcomes]
+    assert await _inspect(fresh_postgres_url, _schema_differences) == []

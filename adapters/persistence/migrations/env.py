@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 from alembic import context
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -46,9 +46,18 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Any fixed 64-bit number, the same in every process of the deployment.
+_MIGRATION_LOCK = 0x4C57_4D49_4752  # "LWMIGR"
+
+
 def _run_migrations(connection: Connection) -> None:
     _configure(connection=connection)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Processes starting together (API replicas, `serve` and `worker`) migrate one at a
+            # time: the first applies the revisions, the others wait here, then find the schema
+            # at head. Held until this transaction ends; Postgres DDL is transactional.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         context.run_migrations()
 
 
