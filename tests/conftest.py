@@ -110,6 +110,14 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'db' / 'test.db'}"
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database_url(request: pytest.FixtureRequest) -> str:
+    """A database with nothing migrated, private to the test (migration tests)."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "fresh_postgres_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
 def _in_thread(function: Callable[..., T], *args: Any) -> T:
     # migrate.* run their own event loop, so never on the thread of a running test loop.
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import sqlalchemy as sa
-from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory import MemoryStore, MemoryUnitOfWorkFactory
@@ -44,6 +43,7 @@ from tests.contract.test_repositories import (
     make_item,
     rounded,
 )
+from tests.support.early_schema import ATTEMPTS, insert_items
 
 DAY0 = datetime(2026, 11, 20, tzinfo=UTC)  # the plan's attempts fall on DAY0 … DAY0 + 4 days
 DAYS = [DAY0.date() + timedelta(days=n) for n in range(-1, 6)]
@@ -539,49 +539,6 @@ async def test_concurrent_attempts_and_deletes_keep_the_rollups_exact(
 
 # ------------------------------------------------------------------------------- the migration
 
-_ITEMS_0002 = sa.table(
-    "items",
-    sa.column("locale", sa.String),
-    sa.column("text", sa.Text),
-    sa.column("search_text", sa.Text),
-    sa.column("difficulty", sa.Integer),
-    sa.column("tts_status", sa.String),
-    sa.column("tts_provider", sa.String),
-    sa.column("tts_voice", sa.String),
-    sa.column("tts_generation", sa.Integer),
-    sa.column("created_at", DateTimeUTC),
-    sa.column("updated_at", DateTimeUTC),
-)
-_TAGS_0002 = sa.table(
-    "item_tags",
-    sa.column("item_id", sa.Integer),
-    sa.column("position", sa.Integer),
-    sa.column("name", sa.String),
-    sa.column("name_folded", sa.Text),
-)
-_ATTEMPTS_0002 = sa.table(
-    "attempts",
-    sa.column("item_id", sa.Integer),
-    sa.column("text", sa.Text),
-    sa.column("percentage", sa.Integer),
-    sa.column("wer", sa.Double),
-    sa.column("words_ref", sa.Integer),
-    sa.column("words_correct", sa.Integer),
-    sa.column("substitutions", sa.Integer),
-    sa.column("deletions", sa.Integer),
-    sa.column("insertions", sa.Integer),
-    sa.column("alignment", sa.JSON),
-    sa.column("duration_ms", sa.Integer),
-    sa.column("created_at", DateTimeUTC),
-)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_database_url(request: pytest.FixtureRequest) -> str:
-    fixture = "sqlite_url" if request.param == "sqlite" else "fresh_postgres_url"
-    url: str = request.getfixturevalue(fixture)
-    return url
-
 
 async def test_the_migration_fills_the_rollups_from_existing_attempts(
     empty_database_url: str,
@@ -593,31 +550,9 @@ async def test_the_migration_fills_the_rollups_from_existing_attempts(
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            for item in plan_items(7):
-                await connection.execute(
-                    _ITEMS_0002.insert().values(
-                        locale=item.locale,
-                        text=item.text,
-                        search_text=item.text.casefold(),
-                        difficulty=item.difficulty,
-                        tts_status=item.tts_status.value,
-                        tts_provider=item.tts_provider,
-                        tts_voice=item.tts_voice,
-                        tts_generation=item.tts_generation,
-                        created_at=item.created_at,
-                        updated_at=item.updated_at,
-                    )
-                )
+            await insert_items(connection, plan_items(7))
             await connection.execute(
-                _TAGS_0002.insert(),
-                [
-                    {"item_id": n + 1, "position": 0, "name": tag, "name_folded": tag}
-                    for n, item in enumerate(plan_items(7))
-                    for tag in item.tags
-                ],
-            )
-            await connection.execute(
-                _ATTEMPTS_0002.insert(),
+                ATTEMPTS.insert(),
                 [
                     {
                         "item_id": i + 1,

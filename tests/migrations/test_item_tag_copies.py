@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence import migrate
@@ -16,28 +17,7 @@ from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from domain.items import Item
 from domain.listing import ItemFilter, ItemSort
 from tests.contract.test_repositories import list_ids, make_item
-
-# The tables as revision 0003 left them (only the columns written here).
-_ITEMS_0003 = sa.table(
-    "items",
-    sa.column("locale", sa.String),
-    sa.column("text", sa.Text),
-    sa.column("search_text", sa.Text),
-    sa.column("difficulty", sa.Integer),
-    sa.column("tts_status", sa.String),
-    sa.column("tts_provider", sa.String),
-    sa.column("tts_voice", sa.String),
-    sa.column("tts_generation", sa.Integer),
-    sa.column("created_at", DateTimeUTC),
-    sa.column("updated_at", DateTimeUTC),
-)
-_TAGS_0003 = sa.table(
-    "item_tags",
-    sa.column("item_id", sa.Integer),
-    sa.column("position", sa.Integer),
-    sa.column("name", sa.String),
-    sa.column("name_folded", sa.Text),
-)
+from tests.support.early_schema import insert_items
 
 HELSINKI = timezone(timedelta(hours=2))
 ITEMS = [
@@ -49,29 +29,18 @@ ITEMS = [
 TAG_ROWS = sum(len(item.tags) for item in ITEMS)
 
 
+@asynccontextmanager
+async def _engine(url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
 async def _insert_at_0003(engine: AsyncEngine, items: list[Item]) -> None:
     async with engine.begin() as connection:
-        for item_id, item in enumerate(items, start=1):
-            await connection.execute(
-                _ITEMS_0003.insert().values(
-                    locale=item.locale,
-                    text=item.text,
-                    search_text=item.text,
-                    difficulty=item.difficulty,
-                    tts_status=item.tts_status.value,
-                    tts_provider=item.tts_provider,
-                    tts_voice=item.tts_voice,
-                    tts_generation=item.tts_generation,
-                    created_at=item.created_at,
-                    updated_at=item.updated_at,
-                )
-            )
-            for position, name in enumerate(item.tags):
-                await connection.execute(
-                    _TAGS_0003.insert().values(
-                        item_id=item_id, position=position, name=name, name_folded=name.casefold()
-                    )
-                )
+        await insert_items(connection, items)
 
 
 async def _copies_differing_from_their_items(engine: AsyncEngine) -> tuple[int, int]:
@@ -103,17 +72,13 @@ async def test_the_migration_fills_the_copies_of_existing_tag_rows(
 ) -> None:
     url = empty_database_url
     await asyncio.to_thread(migrate.upgrade, url, "0003")
-    engine = create_engine(url)
-    try:
+    async with _engine(url) as engine:
         await _insert_at_0003(engine, ITEMS)
         names_before = await _tag_names(engine)
-    finally:
-        await engine.dispose()
 
     await asyncio.to_thread(migrate.upgrade, url)
 
-    engine = create_engine(url)
-    try:
+    async with _engine(url) as engine:
         assert await _copies_differing_from_their_items(engine) == (TAG_ROWS, 0)
         factory = SqlUnitOfWorkFactory(engine)
         a, b, c, d = range(1, 5)
@@ -132,19 +97,11 @@ async def test_the_migration_fills_the_copies_of_existing_tag_rows(
             await uow.commit()
         assert await _copies_differing_from_their_items(engine) == (TAG_ROWS, 0)
         assert await list_ids(factory, replace(basics, locale="fi", difficulty_min=4)) == [a]
-    finally:
-        await engine.dispose()
 
     # Downgrading keeps the tag rows themselves; upgrading again fills the copies again.
     await asyncio.to_thread(migrate.downgrade, url, "0003")
-    engine = create_engine(url)
-    try:
+    async with _engine(url) as engine:
         assert await _tag_names(engine) == names_before
-    finally:
-        await engine.dispose()
     await asyncio.to_thread(migrate.upgrade, url)
-    engine = create_engine(url)
-    try:
+    async with _engine(url) as engine:
         assert await _copies_differing_from_their_items(engine) == (TAG_ROWS, 0)
-    finally:
-        await engine.dispose()
