@@ -39,7 +39,7 @@ class AttemptService:
         is the one the attempt is stored against; an item deleted in between is a 404.
         """
         validate_duration(duration_ms)
-        item = await self._lookup.get(item_id)
+        item = await self._lookup.text(item_id)
         if item is None:
             raise ItemNotFoundError()
         if len(item.text) + len(text) <= _INLINE_SCORING_CHARS:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from application.ports import ItemLookup, UnitOfWorkFactory
-from domain.items import Item
+from domain.items import Item, ItemText
 
 
 class UnitOfWorkItemLookup(ItemLookup):
@@ -13,6 +13,10 @@ class UnitOfWorkItemLookup(ItemLookup):
     async def get(self, item_id: int) -> Item | None:
         async with self._uow() as uow:
             return await uow.items.get(item_id)
+
+    async def text(self, item_id: int) -> ItemText | None:
+        item = await self.get(item_id)
+        return None if item is None else ItemText(item.text, item.locale)
 
     def close(self) -> None:
         """Nothing to release: every call has its own unit of work."""

@@ -12,7 +12,7 @@ from typing import Protocol, Self
 
 from domain.attempts import Attempt
 from domain.audio import AudioBlob, LocaleVoices, SynthesizedAudio
-from domain.items import Item
+from domain.items import Item, ItemText
 from domain.listing import ItemFilter, ItemSort
 from domain.pages import Page, PageRequest
 from domain.stats import AttemptAggregate, PracticeLogEntry, TimeWindow
@@ -64,8 +64,12 @@ class ItemLookup(Protocol):
 
     async def get(self, item_id: int) -> Item | None: ...
 
+    async def text(self, item_id: int) -> ItemText | None:
+        """Only the text and locale, all that scoring needs: none of the joins of `get`."""
+        ...
+
     def close(self) -> None:
-        """Release what the lookup holds (at shutdown); a later `get` reopens it."""
+        """Release what the lookup holds (at shutdown); a later call reopens it."""
         ...
 
 

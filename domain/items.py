@@ -48,6 +48,14 @@ class Item:
         return f"/v1/items/{self.id}/audio" if self.tts_status is TtsStatus.READY else None
 
 
+@dataclass(frozen=True, slots=True)
+class ItemText:
+    """What an attempt is scored against: an item's text and locale, which never change."""
+
+    text: str
+    locale: str
+
+
 def validate_text(text: str, key: str = "text") -> str:
     """Text is stored as submitted; it must hold a visible character (length: at the edge)."""
     if not text.strip():

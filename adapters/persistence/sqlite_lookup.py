@@ -1,4 +1,4 @@
-"""`ItemLookup` for a SQLite file: a primary-key read on the event loop's own thread.
+"""`ItemLookup` for a SQLite file: primary-key reads on the event loop's own thread.
 
 Through SQLAlchemy and aiosqlite one item costs about a dozen hops to the driver's thread and
 back (session, connection, two statements, rollback), ~2 ms for a read SQLite answers in tens of
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from application.ports import ItemLookup
-from domain.items import Item, TtsStatus
+from domain.items import Item, ItemText, TtsStatus
 
 # One statement, so one snapshot: the item, its tags (in position order: the subquery walks the
 # primary key (item_id, position)), whether it has attempts and its audio's duration.
@@ -31,11 +32,54 @@ SELECT id, locale, text, difficulty, tts_status, tts_error, tts_generation, audi
        ))
 FROM items WHERE id = ?
 """
+# Scoring reads only this: one B-tree, and no pages of the attempts that are being written.
+_ITEM_TEXT = "SELECT text, locale FROM items WHERE id = ?"
+
+
+_STATUSES = {status.value: status for status in TtsStatus}  # a dict lookup: Enum() is slow
 
 
 def _instant(stored: str) -> datetime:
-    # `DateTimeUTC` stores naive UTC text on SQLite.
-    return datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    # `DateTimeUTC` stores naive UTC text on SQLite. Parsing it with the offset appended is
+    # five times faster than parsing and then `.replace(tzinfo=...)`.
+    return datetime.fromisoformat(stored if stored[-6] in "+-" else stored + "+00:00")
+
+
+def _item(row: Any) -> Item:
+    (
+        id_,
+        locale,
+        text,
+        difficulty,
+        status,
+        error,
+        generation,
+        audio_key,
+        provider,
+        voice,
+        created_at,
+        updated_at,
+        practiced,
+        duration_ms,
+        tags,
+    ) = row
+    return Item(
+        id=id_,
+        locale=locale,
+        text=text,
+        difficulty=difficulty,
+        tags=[] if tags == "[]" else json.loads(tags),
+        created_at=_instant(created_at),
+        updated_at=_instant(updated_at),
+        tts_provider=provider,
+        tts_voice=voice,
+        tts_status=_STATUSES[status],
+        tts_error=error,
+        tts_generation=generation,
+        audio_key=audio_key,
+        practiced=bool(practiced),
+        audio_duration_ms=duration_ms,
+    )
 
 
 class SqliteItemLookup(ItemLookup):
@@ -46,12 +90,21 @@ class SqliteItemLookup(ItemLookup):
 
     async def get(self, item_id: int) -> Item | None:
         try:
-            return self._read(item_id)
+            row = self._row(_ITEM, item_id)
         except sqlite3.Error:
             # Busy, or not readable yet (no file, no tables): start afresh next time and let
             # the portable path answer (or raise) now.
             self.close()
             return await self._fallback.get(item_id)
+        return None if row is None else _item(row)
+
+    async def text(self, item_id: int) -> ItemText | None:
+        try:
+            row = self._row(_ITEM_TEXT, item_id)
+        except sqlite3.Error:
+            self.close()
+            return await self._fallback.text(item_id)
+        return None if row is None else ItemText(*row)
 
     def close(self) -> None:
         if self._connection is not None:
@@ -68,43 +121,7 @@ class SqliteItemLookup(ItemLookup):
         connection.execute("PRAGMA query_only=ON")
         return connection
 
-    def _read(self, item_id: int) -> Item | None:
+    def _row(self, statement: str, item_id: int) -> Any:
         if self._connection is None:
             self._connection = self._connect()
-        row = self._connection.execute(_ITEM, (item_id,)).fetchone()
-        if row is None:
-            return None
-        (
-            id_,
-            locale,
-            text,
-            difficulty,
-            status,
-            error,
-            generation,
-            audio_key,
-            provider,
-            voice,
-            created_at,
-            updated_at,
-            practiced,
-            duration_ms,
-            tags,
-        ) = row
-        return Item(
-            id=id_,
-            locale=locale,
-            text=text,
-            difficulty=difficulty,
-            tags=json.loads(tags),
-            created_at=_instant(created_at),
-            updated_at=_instant(updated_at),
-            tts_provider=provider,
-            tts_voice=voice,
-            tts_status=TtsStatus(status),
-            tts_error=error,
-            tts_generation=generation,
-            audio_key=audio_key,
-            practiced=bool(practiced),
-            audio_duration_ms=duration_ms,
-        )
+        return self._connection.execute(statement, (item_id,)).fetchone()

@@ -25,7 +25,7 @@ from adapters.persistence.sqlite_lookup import SqliteItemLookup
 from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from application.lookups import UnitOfWorkItemLookup
 from application.ports import ItemLookup, UnitOfWorkFactory
-from domain.items import Item, TtsStatus
+from domain.items import Item, ItemText, TtsStatus
 from tests.contract.test_repositories import (  # the persistence contract's own fixtures
     add_attempts,
     add_items,
@@ -42,6 +42,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 HELSINKI = timezone(timedelta(hours=2))
 KEY = "cd" * 32
 SENTINEL = replace(make_item("from the fallback"), id=-7)
+SENTINEL_TEXT = ItemText("from the fallback", "xx")
 
 
 class CountingLookup(ItemLookup):
@@ -54,6 +55,10 @@ class CountingLookup(ItemLookup):
     async def get(self, item_id: int) -> Item | None:
         self.calls.append(item_id)
         return SENTINEL if self.inner is None else await self.inner.get(item_id)
+
+    async def text(self, item_id: int) -> ItemText | None:
+        self.calls.append(item_id)
+        return SENTINEL_TEXT if self.inner is None else await self.inner.text(item_id)
 
     def close(self) -> None:
         if self.inner is not None:
@@ -112,11 +117,13 @@ async def stored(factory: UnitOfWorkFactory, item_id: int) -> Item | None:
 
 
 async def same_as_stored(lookup: ItemLookup, factory: UnitOfWorkFactory, item_id: int) -> Item:
-    """The lookup's answer, checked against the unit of work's; returned for further checks."""
+    """The lookup's answers, checked against the unit of work's; the item is returned for
+    further checks."""
     expected = await stored(factory, item_id)
     got = await lookup.get(item_id)
     assert got == expected
     assert got is not None
+    assert await lookup.text(item_id) == ItemText(got.text, got.locale)
     return got
 
 
@@ -177,7 +184,9 @@ async def test_missing_ids_are_none(lookup: ItemLookup, uow_factory: UnitOfWorkF
     [added] = await add_items(uow_factory, make_item())
     for item_id in ((added.id or 0) + 1000, 0, -1, INT64_MAX, INT64_MIN):
         assert await lookup.get(item_id) is None
+        assert await lookup.text(item_id) is None
     assert await lookup.get(added.id or 0) is not None
+    assert await lookup.text(added.id or 0) == ItemText(added.text, added.locale)
 
 
 async def test_committed_changes_show_on_the_very_next_lookup(
@@ -211,6 +220,7 @@ async def test_committed_changes_show_on_the_very_next_lookup(
         assert await uow.items.delete(item_id) is not None
         await uow.commit()
     assert await lookup.get(item_id) is None
+    assert await lookup.text(item_id) is None
     assert await stored(uow_factory, item_id) is None
 
 
@@ -306,16 +316,18 @@ async def test_a_locked_database_goes_to_the_fallback_instead_of_waiting(
         holder.execute("BEGIN EXCLUSIVE")
         started = time.monotonic()
         got = await asyncio.wait_for(lookup.get(item.id or 0), 1)
+        text = await asyncio.wait_for(lookup.text(item.id or 0), 1)
         elapsed = time.monotonic() - started  # wait_for cannot interrupt a blocking read
-        assert got is SENTINEL
-        assert fallback.calls == [item.id]
+        assert (got, text) == (SENTINEL, SENTINEL_TEXT)
+        assert fallback.calls == [item.id, item.id]
         assert elapsed < 1
     finally:
         holder.execute("ROLLBACK")
         holder.close()
 
     assert await lookup.get(item.id or 0) == item
-    assert fallback.calls == [item.id]
+    assert await lookup.text(item.id or 0) == ItemText(item.text, item.locale)
+    assert fallback.calls == [item.id, item.id]
     lookup.close()
 
 
