@@ -42,6 +42,7 @@ _VOICING_MARKS = frozenset("\uff9e\uff9f")
 _KEPT_RUN = re.compile(r"[a-z0-9_']+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CACHE_SIZE = 1 << 14
+_SPLIT_WORDS = jiwer.ReduceToListOfListOfWords()
 
 
 class AlignmentKind(StrEnum):
@@ -263,9 +264,15 @@ def score(reference: str, attempt: str, locale: str) -> Score:
             alignment=tuple(make(AlignmentKind.DELETE, r, None) for r in ref_originals),
         )
 
-    # Tokens contain no whitespace, so jiwer's default transforms (collapse and strip spaces,
-    # split on " ") give back exactly these token lists.
-    output = jiwer.process_words(" ".join(ref_words), " ".join(hyp_words))
+    # Tokens are non-empty and contain no whitespace, so splitting on " " gives back exactly
+    # these lists; jiwer's default transforms would also collapse and strip spaces there are
+    # none of, at half the cost of the alignment itself.
+    output = jiwer.process_words(
+        " ".join(ref_words),
+        " ".join(hyp_words),
+        reference_transform=_SPLIT_WORDS,
+        hypothesis_transform=_SPLIT_WORDS,
+    )
     alignment: list[AlignmentOp] = []
     for chunk in output.alignments[0]:
         refs = ref_originals[chunk.ref_start_idx : chunk.ref_end_idx]

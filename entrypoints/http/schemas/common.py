@@ -50,7 +50,9 @@ WordErrorRate = Annotated[
 def timestamp(moment: datetime) -> str:
     """RFC 3339 UTC with exactly 6 fractional digits and `Z` (API §1.4)."""
     # isoformat is several times faster than strftime; "+00:00" is 6 characters.
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 class ErrorProblem(Schema):
