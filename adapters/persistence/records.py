@@ -70,6 +70,11 @@ class ItemRecord(Record):
         CheckConstraint("tts_status IN ('pending', 'ready', 'failed')", name="tts_status_known"),
         Index(None, "created_at", "id"),
         Index(None, "difficulty", "id"),
+        # Migration 0005: the list's two orders within a locale; a locale and difficulty range
+        # is counted from the first alone. ix_items_locale (on the column) stays for a locale
+        # alone.
+        Index(None, "locale", "difficulty", "id"),
+        Index(None, "locale", "created_at", "id"),
         {"sqlite_autoincrement": True},
     )
 
