@@ -350,6 +350,10 @@ class MemoryAudioBlobRepository(AudioBlobRepository):
     async def is_referenced(self, key: str) -> bool:
         return any(item.audio_key == key for item in self._state.items.values())
 
+    async def lock(self, key: str) -> bool:
+        # Units of work run one at a time: holding ours is the lock.
+        return key in self._state.audio_blobs
+
     # Claims live beside the blobs under their own key, as in SQL: a zero-size row whose sha256
     # is the owner and whose written_at is the lease's last renewal.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from application.synthesis import end_claim, try_claim
 from application.voices import VoiceCatalogue
 from domain.audio import AudioBlob, LocaleVoices
 from domain.errors import (
@@ -46,12 +48,36 @@ class ProviderLocales:
 async def release_audio(uow: UnitOfWork, key: str | None) -> str | None:
     """Drop metadata of a key nobody references any more; returns the key whose file to unlink.
 
-    Called inside the transaction that removed the reference; unlink only after its commit.
+    Called inside the transaction that removed the reference; after its commit, unlink with
+    `unlink_released`.
     """
-    if key is None or await uow.audio.is_referenced(key):
+    if key is None:
+        return None
+    # Locked before looking for references: a job linking a new item to this audio has either
+    # committed (a reference we see) or waits for us and then finds the audio gone.
+    await uow.audio.lock(key)
+    if await uow.audio.is_referenced(key):
         return None
     await uow.audio.delete(key)
     return key
+
+
+async def unlink_released(
+    uow: UnitOfWorkFactory, store: AudioStore, clock: Clock, key: str
+) -> None:
+    """Unlink the file of a key `release_audio` dropped, once its transaction committed.
+
+    Only under the key's synthesis claim: a job making the key again writes its file before
+    recording it, and must not lose it to us. The claim is tried once, not waited for (a
+    synthesis can take minutes): its holder unlinks the file on release if the key is still not
+    stored then (`end_claim`).
+    """
+    owner = uuid.uuid4().hex
+    async with uow() as work:
+        taken = await try_claim(work, key, owner, clock.now())
+        await work.commit()
+    if taken:
+        await end_claim(uow, store, key, owner)
 
 
 class AudioService:
@@ -120,7 +146,7 @@ class AudioService:
             unlink = await release_audio(uow, released)
             await uow.commit()
         if unlink:
-            await self._store.delete(unlink)
+            await unlink_released(self._uow, self._store, self._clock, unlink)
         assert item.id is not None
         await self._queue.enqueue([SynthesisJob(item.id, item.tts_generation, forced=True)])
         return item

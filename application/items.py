@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from application.audio import release_audio
+from application.audio import release_audio, unlink_released
 from application.lookups import UnitOfWorkItemLookup
 from application.ports import (
     AudioStore,
@@ -121,7 +121,7 @@ class ItemService:
             unlink = await release_audio(uow, removed.audio_key)
             await uow.commit()
         if unlink:
-            await self._store.delete(unlink)
+            await unlink_released(self._uow, self._store, self._clock, unlink)
 
     async def replace_tags(
         self, item_id: int, tags: Sequence[str]

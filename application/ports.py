@@ -139,6 +139,12 @@ class AudioBlobRepository(Protocol):
         """True while some item's audio_key is this key."""
         ...
 
+    async def lock(self, key: str) -> bool:
+        """Whether audio is stored under the key, keeping its metadata locked until the
+        transaction ends: a release of the audio and a job linking an item to it serialise here,
+        so each sees what the other committed (the release: a new reference; the job: no audio)."""
+        ...
+
     # Synthesis claims: at most one process synthesises a key at a time (API §9.2 "Dedup").
     # A claim is a lease kept in the database, so it holds across processes and hosts; a holder
     # that dies stops renewing it, and the lease lapses. Claims never look like stored audio:

@@ -5,6 +5,9 @@ jobs of one process queue on an asyncio lock per key (cheap), and the lock holde
 key's claim in the database (`AudioBlobRepository.claim`), a lease it renews while it works. A
 job that finds the claim taken polls until it is free and then re-checks whether the audio now
 exists, so two items with one key, a job delivered twice or two workers racing make one file.
+
+The claim also guards the key's file against deletes: a job writes the file before it records
+it, so only a claim holder may unlink a file (`end_claim`; `unlink_released` for deletes).
 """
 
 from __future__ import annotations
@@ -18,9 +21,16 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from application.ports import AudioStore, Clock, SynthesisJob, TtsGateway, UnitOfWorkFactory
+from application.ports import (
+    AudioStore,
+    Clock,
+    SynthesisJob,
+    TtsGateway,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from application.voices import VoiceCatalogue
 from domain.audio import AudioBlob, SynthesizedAudio, audio_key, tts_text
 from domain.errors import InvalidInputError, PermanentTtsError, TransientTtsError
@@ -147,15 +157,17 @@ class SynthesisService:
             return "failed"
         key = audio_key(item.tts_provider, item.tts_voice, item.locale, item.text)
         if stored:  # linking to existing audio needs no claim
-            item.audio_key = key
-            return "reused" if await self._settle(item, TtsStatus.READY) else "skipped"
+            outcome = await self._reuse(item, key)
+            if outcome is not None:
+                return outcome
+            # Released since we looked (its last item was deleted): make it again.
         async with self._key_locks.hold(key), self._claimed(key) as claim:
             # Checked under the claim, not only before: another job (here or in another
             # process) may have made the audio between our load and our claim.
             if claim.stored and not job.forced:
-                item.audio_key = key
-                ready = await self._settle(item, TtsStatus.READY, claim=claim)
-                return "reused" if ready else "skipped"
+                outcome = await self._reuse(item, key, claim)
+                if outcome is not None:
+                    return outcome
             result = await self._synthesize(item)
             if isinstance(result, _Failure):
                 item.tts_error = result.message[:MAX_ERROR_LENGTH]
@@ -175,6 +187,15 @@ class SynthesisService:
             )
             ready = await self._settle(item, TtsStatus.READY, blob, claim)
             return "synthesized" if ready else "skipped"
+
+    async def _reuse(self, item: Item, key: str, claim: _Claim | None = None) -> str | None:
+        """Link the item to the stored audio of its key; None when that audio was released since
+        we saw it (nothing written then)."""
+        item.audio_key = key
+        ready = await self._settle(item, TtsStatus.READY, claim=claim)
+        if ready is None:
+            return None
+        return "reused" if ready else "skipped"
 
     async def _load(self, job: SynthesisJob) -> tuple[Item | None, bool]:
         """The item if the job is still wanted (provider re-resolved), and whether audio exists."""
@@ -229,9 +250,7 @@ class SynthesisService:
 
     async def _take(self, claim: _Claim) -> bool:
         async with self._uow() as uow:
-            now = self._clock.now()
-            stale_before = now - timedelta(seconds=CLAIM_LEASE_SECONDS)
-            if not await uow.audio.claim(claim.key, claim.owner, now, stale_before):
+            if not await try_claim(uow, claim.key, claim.owner, self._clock.now()):
                 return False
             blob = await uow.audio.get(claim.key)
             await uow.commit()
@@ -261,9 +280,7 @@ class SynthesisService:
 
     async def _release(self, claim: _Claim) -> None:
         try:
-            async with self._uow() as uow:
-                await uow.audio.release_claim(claim.key, claim.owner)
-                await uow.commit()
+            await end_claim(self._uow, self._store, claim.key, claim.owner)
         except Exception:
             # The lease lapses on its own; waiting jobs take the claim over then.
             log.warning("could not release the claim on audio key %s", claim.key, exc_info=True)
@@ -274,12 +291,16 @@ class SynthesisService:
         status: TtsStatus,
         blob: AudioBlob | None = None,
         claim: _Claim | None = None,
-    ) -> bool:
+    ) -> bool | None:
         """Record the outcome if the item is still pending at this generation (atomic claim).
 
+        Linking to stored audio (ready without a new blob) re-checks that the audio is still
+        stored, locked until the commit: a delete of the key's last item may have released it
+        since we looked. None then, and nothing is written.
+
         A stale job keeps a new file only if some item references its key (API §9.4). The key's
-        synthesis claim is released in the same transaction: whoever takes it next sees the
-        audio.
+        synthesis claim is released in the same transaction when the key's audio stays stored:
+        whoever takes it next sees the audio. Otherwise `_claimed` releases it after us.
         """
         item.tts_status = status
         item.updated_at = self._clock.now()
@@ -287,17 +308,24 @@ class SynthesisService:
             item.audio_key = None
         else:
             item.tts_error = None
-        orphan = None
+        stored = orphan = None
         async with self._uow() as uow:
+            # The item's row before the key's metadata: the order releases lock them in.
+            settled = await uow.items.update_tts_if_pending(item)
             if blob is not None:
                 await uow.audio.put(blob)
-            settled = await uow.items.update_tts_if_pending(item)
-            if not settled and blob is not None and not await uow.audio.is_referenced(blob.key):
-                await uow.audio.delete(blob.key)
-                orphan = blob.key
+                if settled or await uow.audio.is_referenced(blob.key):
+                    stored = blob.key
+                else:
+                    await uow.audio.delete(blob.key)
+                    orphan = blob.key
+            elif settled and item.audio_key is not None:
+                if not await uow.audio.lock(item.audio_key):
+                    return None  # rolled back
+                stored = item.audio_key
             # An orphan's file is unlinked after the commit, still under the claim (released by
             # `_claimed` then): a job taking the claim earlier could lose its new file to us.
-            release = claim if orphan is None else None
+            release = claim if claim is not None and claim.key == stored else None
             if release is not None:
                 await uow.audio.release_claim(release.key, release.owner)
             await uow.commit()
@@ -349,6 +377,28 @@ class SynthesisService:
                 if tries > self._retry.max_retries:
                     return _Failure(f"Gave up after {tries} attempts: {gateway.name}: {message}")
                 await self._sleep(self._retry.delay(tries))
+
+
+async def try_claim(uow: UnitOfWork, key: str, owner: str, now: datetime) -> bool:
+    """Take a key's synthesis claim if it is free or its holder's lease lapsed."""
+    return await uow.audio.claim(key, owner, now, now - timedelta(seconds=CLAIM_LEASE_SECONDS))
+
+
+async def end_claim(uow: UnitOfWorkFactory, store: AudioStore, key: str, owner: str) -> None:
+    """Release `owner`'s claim on a key, unlinking the key's file first if no audio is stored
+    under it: a delete that released the key while the claim was held left the file to us."""
+    async with uow() as work:
+        # Locked: a release of the key's audio waits for this commit, then finds the claim free.
+        stored = await work.audio.lock(key)
+        if stored:
+            await work.audio.release_claim(key, owner)
+            await work.commit()
+    if stored:
+        return
+    await store.delete(key)  # nobody records the key meanwhile: we hold its claim
+    async with uow() as work:
+        await work.audio.release_claim(key, owner)
+        await work.commit()
 
 
 def _still_wanted(item: Item | None, job: SynthesisJob) -> bool:

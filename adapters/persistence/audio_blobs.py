@@ -90,6 +90,24 @@ class SqlAudioBlobRepository(AudioBlobRepository):
         referenced = await self._session.scalar(select(exists().where(ItemRecord.audio_key == key)))
         return bool(referenced)
 
+    async def lock(self, key: str) -> bool:
+        statement: Any
+        if self._session.get_bind().dialect.name == "postgresql":
+            # The row's lock: a concurrent locker waits, then re-reads the row (gone if deleted).
+            statement = select(AudioBlobRecord.key).where(AudioBlobRecord.key == key)
+            statement = statement.with_for_update()
+        else:
+            # SQLite locks the database, and only for a write (FOR UPDATE does not exist there):
+            # a write that changes nothing.
+            statement = (
+                update(AudioBlobRecord)
+                .where(AudioBlobRecord.key == key)
+                .values(key=AudioBlobRecord.key)
+                .returning(AudioBlobRecord.key)
+                .execution_options(synchronize_session=False)
+            )
+        return (await self._session.scalar(statement)) is not None
+
     async def claim(self, key: str, owner: str, now: datetime, stale_before: datetime) -> bool:
         # Insert the claim, or take over a lapsed one, in one statement. Under concurrency the
         # row lock serialises contenders and the WHERE is re-checked on the latest row, so

@@ -2,7 +2,8 @@
 
 The claim operations of AudioBlobRepository behave the same on memory, SQLite and Postgres. The
 race tests run two SynthesisService instances, each with its own engine (a separate "process"),
-on one database and one audio directory, and count what the TTS engine was asked to do.
+on one database and one audio directory, and count what the TTS engine was asked to do. The last
+ones race jobs against deletes of the items that share their audio.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from adapters.audio.filesystem import FilesystemAudioStore
 from adapters.clock import SystemClock
 from adapters.persistence.engine import create_engine
 from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from adapters.tts.fake import FakeTtsGateway
+from application.audio import AudioService
+from application.items import ItemService
 from application.ports import SynthesisJob, TtsGateway, UnitOfWorkFactory
 from application.synthesis import RetryPolicy, SynthesisService
 from application.voices import VoiceCatalogue
 from domain.audio import AudioBlob, SynthesizedAudio, audio_key
+from domain.errors import PermanentTtsError
 from domain.items import Item, TtsStatus
 from tests.contract.test_repositories import (  # the persistence contract's own fixtures
     add_items,
@@ -34,6 +37,8 @@ from tests.contract.test_repositories import (  # the persistence contract's own
     uow_factory,
 )
 from tests.support.gateways import CountingGateway
+from tests.support.queues import RecordingQueue
+from tests.support.stores import PausingStore
 
 __all__ = ["database_url", "uow_factory"]  # fixtures, used by name
 
@@ -117,6 +122,25 @@ async def test_an_uncommitted_claim_holds_nothing(uow_factory: UnitOfWorkFactory
     assert await claim(uow_factory, "b", T0) is True
 
 
+async def test_lock_says_whether_audio_is_stored_and_changes_nothing(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    stored = make_blob(KEY)
+    async with uow_factory() as uow:
+        assert await uow.audio.lock(KEY) is False
+        await uow.audio.put(stored)
+        assert await uow.audio.lock(KEY) is True  # the transaction's own write
+        await uow.commit()
+    assert await claim(uow_factory, "holder", T0, key="cd" * 32)
+    async with uow_factory() as uow:
+        assert await uow.audio.lock(KEY) is True
+        assert await uow.audio.lock("cd" * 32) is False  # a claim is no stored audio
+        assert await uow.audio.get(KEY) == stored
+        await uow.audio.delete(KEY)
+        assert await uow.audio.lock(KEY) is False
+        await uow.commit()
+
+
 # ------------------------------------------------------------- several processes, one database
 
 
@@ -137,37 +161,63 @@ class Overlaps:
 
 
 class SlowGateway(CountingGateway):
-    """The fake engine taking a while, so racing jobs really overlap; records overlaps."""
+    """The fake engine taking a while, so racing jobs really overlap; records overlaps. While
+    `failing`, it refuses every text (permanently)."""
 
     def __init__(self, overlaps: Overlaps, seconds: float = 0.2) -> None:
         super().__init__(FakeTtsGateway())
         self._overlaps = overlaps
         self._seconds = seconds
+        self.failing = False
 
     async def synthesize(self, text: str, locale: str, voice: str) -> SynthesizedAudio:
         self._overlaps.now += 1
         self._overlaps.most = max(self._overlaps.most, self._overlaps.now)
         try:
             await asyncio.sleep(self._seconds)
+            if self.failing:
+                raise PermanentTtsError("refused for the test")
             return await super().synthesize(text, locale, voice)
         finally:
             self._overlaps.now -= 1
 
 
+class WatchedClock(SystemClock):
+    """The system clock; `asked` is set once something asks it the time."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+
+    def now(self) -> datetime:
+        self.asked.set()
+        return super().now()
+
+
 class Process:
-    """What one worker process has: its own engine, service and engine instance."""
+    """What one process has: its own engine, services and engine instance. Its store can stop
+    a job of the process at a chosen point (`PausingStore.arm`)."""
 
     def __init__(self, url: str, audio_dir: Path, overlaps: Overlaps) -> None:
         self.engine = create_engine(url)
         self.uow = SqlUnitOfWorkFactory(self.engine)
         self.gateway = SlowGateway(overlaps)
+        self.store = PausingStore(audio_dir)
+        self.clock = WatchedClock()
         gateways: Sequence[TtsGateway] = [self.gateway]
+        voices = VoiceCatalogue(gateways=gateways, supported=[])
         self.synthesis = SynthesisService(
             uow=self.uow,
-            voices=VoiceCatalogue(gateways=gateways, supported=[]),
-            store=FilesystemAudioStore(root=audio_dir),
-            clock=SystemClock(),
+            voices=voices,
+            store=self.store,
+            clock=self.clock,
             retry=RetryPolicy(max_retries=0, base_seconds=0.0),
+        )
+        self.queue = RecordingQueue()
+        self.items = ItemService(
+            uow=self.uow, queue=self.queue, voices=voices, store=self.store, clock=self.clock
+        )
+        self.audio = AudioService(
+            uow=self.uow, queue=self.queue, voices=voices, store=self.store, clock=self.clock
         )
 
 
@@ -303,3 +353,144 @@ async def test_concurrent_claims_from_many_connections_have_one_winner(shared_ur
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+# ------------------------------------------------ deletes racing jobs that share their audio
+
+
+async def sees_reference_after_lock(factory: UnitOfWorkFactory, key: str) -> bool:
+    async with factory() as uow:
+        await uow.audio.lock(key)
+        return await uow.audio.is_referenced(key)
+
+
+async def sees_audio_after_lock(factory: UnitOfWorkFactory, key: str) -> bool:
+    async with factory() as uow:
+        return await uow.audio.lock(key)
+
+
+async def test_a_lock_makes_another_connection_wait_and_see_the_outcome(cluster: Cluster) -> None:
+    [a, b] = cluster.processes
+    [item] = await cluster.items("Yksi")
+    linked, released = "ab" * 32, "cd" * 32
+    async with a.uow() as uow:
+        for key in (linked, released):
+            await uow.audio.put(make_blob(key))
+        await uow.commit()
+
+    # A job links an item to stored audio: a release of that audio waits, then sees the link.
+    async with a.uow() as uow:
+        ready = replace(item, tts_status=TtsStatus.READY, audio_key=linked)
+        assert await uow.items.update_tts_if_pending(ready)
+        assert await uow.audio.lock(linked)
+        releasing = asyncio.create_task(sees_reference_after_lock(b.uow, linked))
+        await asyncio.sleep(0.2)
+        assert not releasing.done()
+        await uow.commit()
+    assert await asyncio.wait_for(releasing, timeout=10) is True
+
+    # A release drops audio: a job about to link to it waits, then finds it gone.
+    async with b.uow() as uow:
+        assert await uow.audio.lock(released)
+        await uow.audio.delete(released)
+        linking = asyncio.create_task(sees_audio_after_lock(a.uow, released))
+        await asyncio.sleep(0.2)
+        assert not linking.done()
+        await uow.commit()
+    assert await asyncio.wait_for(linking, timeout=10) is False
+
+
+def id_of(item: Item) -> int:
+    assert item.id is not None
+    return item.id
+
+
+async def test_a_delete_between_a_jobs_look_and_its_link_leaves_the_item_its_audio(
+    cluster: Cluster,
+) -> None:
+    [worker, api] = cluster.processes
+    [first] = await cluster.items("Hyvää päivää")
+    assert await worker.synthesis.run(job(first)) == "synthesized"
+    [second] = await cluster.items("Hyvää  päivää")  # the same audio key
+    worker.store.arm("locate")
+    running = asyncio.create_task(worker.synthesis.run(job(second)))
+    await worker.store.paused()  # the job has seen the audio stored, and not linked it yet
+    await api.items.delete(id_of(first))  # the key's last item: its audio is released
+    worker.store.resume()
+    outcome = await asyncio.wait_for(running, timeout=10)
+
+    served = await api.audio.file(id_of(second))  # raises when the file is missing
+    assert served.item.tts_status is TtsStatus.READY and served.path.is_file()
+    assert outcome == "synthesized"  # made again, not linked to the released audio
+    assert cluster.syntheses == 2
+    assert len(cluster.files()) == 1
+
+
+async def test_a_delete_while_a_job_holds_the_claim_to_reuse_the_audio(cluster: Cluster) -> None:
+    [a, b] = cluster.processes
+    first, second = await cluster.items("Hyvää iltaa", "Hyvää iltaa")
+    a.store.arm("save")
+    making = asyncio.create_task(a.synthesis.run(job(first)))
+    await a.store.paused()  # a wrote the file and holds the key's claim
+    b.store.arm("locate")
+    reusing = asyncio.create_task(b.synthesis.run(job(second)))
+    await asyncio.wait_for(b.clock.asked.wait(), timeout=10)  # b found no audio, wants the claim
+    a.store.resume()
+    assert await asyncio.wait_for(making, timeout=10) == "synthesized"
+    await b.store.paused()  # b took the claim and has seen a's audio stored
+    await a.items.delete(id_of(first))  # the key's last item: its audio is released
+    b.store.resume()
+    outcome = await asyncio.wait_for(reusing, timeout=10)
+
+    served = await a.audio.file(id_of(second))
+    assert served.item.tts_status is TtsStatus.READY and served.path.is_file()
+    assert outcome == "synthesized"
+    assert len(cluster.files()) == 1
+
+
+async def forced_job_after_refresh(cluster: Cluster, text: str) -> tuple[Item, Item, SynthesisJob]:
+    """Two items sharing one stored audio; the first refreshed (its reference released)."""
+    [a, _] = cluster.processes
+    first, second = await cluster.items(text, text)
+    assert [await a.synthesis.run(job(i)) for i in (first, second)] == ["synthesized", "reused"]
+    await a.audio.refresh(id_of(first), None)
+    [forced] = a.queue.jobs
+    return first, second, forced
+
+
+async def test_a_delete_during_a_synthesis_of_its_key_keeps_the_new_file(
+    cluster: Cluster,
+) -> None:
+    [a, b] = cluster.processes
+    first, second, forced = await forced_job_after_refresh(cluster, "Näkemiin")
+    a.store.arm("save")
+    making = asyncio.create_task(a.synthesis.run(forced))
+    await a.store.paused()  # the new file is written, not yet recorded
+    await b.items.delete(id_of(second))  # the key's last item: its audio is released
+    a.store.resume()
+    outcome = await asyncio.wait_for(making, timeout=10)
+
+    served = await b.audio.file(id_of(first))
+    assert served.item.tts_status is TtsStatus.READY and served.path.is_file()
+    assert outcome == "synthesized"
+
+
+async def test_a_file_released_while_its_key_is_claimed_is_unlinked_by_the_claim_holder(
+    cluster: Cluster,
+) -> None:
+    [a, b] = cluster.processes
+    first, second, forced = await forced_job_after_refresh(cluster, "Hei hei")
+    key = audio_key("fake", "fake-a", "fi", "Hei hei")
+    a.gateway.failing = True
+    a.store.arm("locate")
+    making = asyncio.create_task(a.synthesis.run(forced))
+    await a.store.paused()  # the forced job holds the key's claim
+    await b.items.delete(id_of(second))  # the key's last item: its audio is released
+    a.store.resume()
+    assert await asyncio.wait_for(making, timeout=10) == "failed"
+
+    assert (await cluster.get(first.id)).tts_status is TtsStatus.FAILED
+    assert cluster.files() == []  # not leaked
+    async with cluster.uow() as uow:
+        assert await uow.audio.get(key) is None
+    assert await claim(cluster.uow, "next", datetime.now(UTC), key=key)  # and the key is free

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from adapters.audio.filesystem import FilesystemAudioStore
 from adapters.memory import MemoryStore, MemoryUnitOfWorkFactory
 from adapters.tts.fake import FakeTtsGateway
 from application.audio import AudioService
@@ -20,6 +19,7 @@ from domain.audio import audio_key
 from domain.items import Item, TtsStatus
 from tests.support.gateways import CountingGateway, RenamedGateway
 from tests.support.queues import RecordingQueue
+from tests.support.stores import PausingStore
 
 
 class FixedClock:
@@ -39,7 +39,7 @@ class World:
         self.uow = MemoryUnitOfWorkFactory(self.database)
         self.queue = RecordingQueue()
         self.voices = VoiceCatalogue(gateways=gateways, supported=[])
-        self.store = FilesystemAudioStore(root=tmp_path / "audio")
+        self.store = PausingStore(tmp_path / "audio")
         self.delays: list[float] = []
         clock = FixedClock()
 
@@ -217,3 +217,25 @@ async def test_delete_releases_audio_only_when_unshared(world: World) -> None:
     assert await world.store.locate(key) is None
     async with world.uow() as uow:
         assert await uow.audio.get(key) is None
+
+
+async def test_a_delete_queued_behind_a_jobs_look_leaves_the_item_its_audio(
+    world: World, fake: CountingGateway
+) -> None:
+    first = await world.create()
+    await world.run_queued()
+    second = await world.create()
+    assert first.id is not None and second.id is not None
+    [job] = world.queue.jobs
+    world.store.arm("locate")
+    running = asyncio.create_task(world.synthesis.run(job))
+    await world.store.paused()  # the job has seen the audio stored, inside its unit of work
+    deleting = asyncio.create_task(world.items.delete(first.id))
+    await asyncio.sleep(0)  # the delete (of the key's last item) now waits for that unit of work
+    world.store.resume()
+    outcome, _ = await asyncio.gather(running, deleting)
+
+    served = await world.audio.file(second.id)  # raises when the file is missing
+    assert served.item.tts_status is TtsStatus.READY and served.path.is_file()
+    assert outcome == "synthesized"  # made again, not linked to the released audio
+    assert fake.successes == 2
