@@ -405,6 +405,11 @@ def id_of(item: Item) -> int:
     return item.id
 
 
+async def assert_ready_with_its_file(process: Process, item: Item) -> None:
+    served = await process.audio.file(id_of(item))  # raises when the file is missing
+    assert served.item.tts_status is TtsStatus.READY and served.path.is_file()
+
+
 async def test_a_delete_between_a_jobs_look_and_its_link_leaves_the_item_its_audio(
     cluster: Cluster,
 ) -> None:
@@ -419,8 +424,7 @@ async def test_a_delete_between_a_jobs_look_and_its_link_leaves_the_item_its_aud
     worker.store.resume()
     outcome = await asyncio.wait_for(running, timeout=10)
 
-    served = await api.audio.file(id_of(second))  # raises when the file is missing
-    assert served.item.tts_status is TtsStatus.READY and served.path.is_file()
+    await assert_ready_with_its_file(api, second)
     assert outcome == "synthesized"  # made again, not linked to the released audio
     assert cluster.syntheses == 2
     assert len(cluster.files()) == 1
@@ -442,8 +446,7 @@ async def test_a_delete_while_a_job_holds_the_claim_to_reuse_the_audio(cluster: 
     b.store.resume()
     outcome = await asyncio.wait_for(reusing, timeout=10)
 
-    served = await a.audio.file(id_of(second))
-    assert served.item.tts_status is TtsStatus.READY and served.path.is_file()
+    await assert_ready_with_its_file(a, second)
     assert outcome == "synthesized"
     assert len(cluster.files()) == 1
 
@@ -470,8 +473,7 @@ async def test_a_delete_during_a_synthesis_of_its_key_keeps_the_new_file(
     a.store.resume()
     outcome = await asyncio.wait_for(making, timeout=10)
 
-    served = await b.audio.file(id_of(first))
-    assert served.item.tts_status is TtsStatus.READY and served.path.is_file()
+    await assert_ready_with_its_file(b, first)
     assert outcome == "synthesized"
 
 
