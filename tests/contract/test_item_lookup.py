@@ -347,3 +347,24 @@ async def test_close_then_get_reopens(migrated_sqlite_url: str) -> None:
     assert await lookup.get((item.id or 0) + 1) is None
     assert fallback.calls == []
     lookup.close()
+
+
+async def test_a_timestamp_stored_with_an_offset_is_read_as_that_instant(
+    migrated_sqlite_url: str,
+) -> None:
+    """SQLAlchemy stores naive UTC text, to which the lookup appends the UTC offset; a value
+    some other tool wrote with an offset keeps it instead of failing or being shifted."""
+    path = sqlite_file(migrated_sqlite_url)
+    assert path is not None
+    item = await add_and_read(migrated_sqlite_url, make_item(tags=["aika"]))
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        connection.execute(
+            "UPDATE items SET updated_at = '2026-11-24 15:12:09.931547+02:00' WHERE id = ?",
+            (item.id,),
+        )
+    lookup = SqliteItemLookup(path, CountingLookup())
+    got = await lookup.get(item.id or 0)
+    lookup.close()
+    assert got is not None
+    assert got.created_at == item.created_at
+    assert got.updated_at == datetime(2026, 11, 24, 13, 12, 9, 931547, tzinfo=UTC)
