@@ -7,7 +7,8 @@ job that finds the claim taken polls until it is free and then re-checks whether
 exists, so two items with one key, a job delivered twice or two workers racing make one file.
 
 The claim also guards the key's file against deletes: a job writes the file before it records
-it, so only a claim holder may unlink a file (`end_claim`; `unlink_released` for deletes).
+it, and only under that key's claim (after a failover, the claim of the key that spoke), so only
+a claim holder may unlink a file (`end_claim`; `unlink_released` for deletes).
 """
 
 from __future__ import annotations
@@ -173,20 +174,39 @@ class SynthesisService:
                 item.tts_error = result.message[:MAX_ERROR_LENGTH]
                 failed = await self._settle(item, TtsStatus.FAILED, claim=claim)
                 return "failed" if failed else "skipped"
-            item.tts_provider, audio = result
-            item.tts_voice = audio.voice  # the fallback may have spoken: record what did
-            item.audio_key = audio_key(item.tts_provider, item.tts_voice, item.locale, item.text)
-            await self._store.save(item.audio_key, audio.wav)
-            blob = AudioBlob(
-                key=item.audio_key,
-                sha256=await asyncio.to_thread(_sha256, audio.wav),
-                size_bytes=len(audio.wav),
-                sample_rate=audio.sample_rate,
-                duration_ms=audio.duration_ms,
-                written_at=self._clock.now(),
-            )
-            ready = await self._settle(item, TtsStatus.READY, blob, claim)
-            return "synthesized" if ready else "skipped"
+            provider, audio = result
+            spoken = audio_key(provider, audio.voice, item.locale, item.text)
+            if spoken == key:
+                return await self._store_new(item, provider, audio, claim)
+        # Failover: the audio belongs to another provider's key, and only that key's claim may
+        # write its file. Taken after ours is released: holding both could deadlock with a job
+        # failing over the other way.
+        async with self._key_locks.hold(spoken), self._claimed(spoken) as claim:
+            if claim.stored and not job.forced:
+                item.tts_provider, item.tts_voice = provider, audio.voice
+                outcome = await self._reuse(item, spoken, claim)
+                if outcome is not None:
+                    return outcome
+            return await self._store_new(item, provider, audio, claim)
+
+    async def _store_new(
+        self, item: Item, provider: str, audio: SynthesizedAudio, claim: _Claim
+    ) -> str:
+        """Store new audio under the claimed key and mark the item ready with it."""
+        item.tts_provider = provider
+        item.tts_voice = audio.voice  # the fallback may have spoken: record what did
+        item.audio_key = claim.key
+        await self._store.save(claim.key, audio.wav)
+        blob = AudioBlob(
+            key=claim.key,
+            sha256=await asyncio.to_thread(_sha256, audio.wav),
+            size_bytes=len(audio.wav),
+            sample_rate=audio.sample_rate,
+            duration_ms=audio.duration_ms,
+            written_at=self._clock.now(),
+        )
+        ready = await self._settle(item, TtsStatus.READY, blob, claim)
+        return "synthesized" if ready else "skipped"
 
     async def _reuse(self, item: Item, key: str, claim: _Claim | None = None) -> str | None:
         """Link the item to the stored audio of its key; None when that audio was released since

@@ -13,7 +13,7 @@ from adapters.tts.fake import FakeTtsGateway
 from application.audio import AudioService
 from application.items import ItemDraft, ItemService
 from application.ports import TtsGateway
-from application.synthesis import RetryPolicy, SynthesisService
+from application.synthesis import RetryPolicy, SynthesisService, try_claim
 from application.voices import VoiceCatalogue
 from domain.audio import audio_key
 from domain.items import Item, TtsStatus
@@ -163,6 +163,50 @@ async def test_failover_uses_the_second_provider_and_records_it(tmp_path: Path) 
     assert item.tts_status is TtsStatus.READY
     assert (item.tts_provider, item.tts_voice) == ("local", "fake-a")
     assert item.audio_key == audio_key("local", "fake-a", "fi", "Hyvää huomenta!")
+
+
+async def test_failover_writes_its_file_under_the_failover_keys_claim(tmp_path: Path) -> None:
+    # The claim guards a key's file against deletes (`end_claim` unlinks files of unstored
+    # keys), so a file written without its key's claim could vanish before it is recorded.
+    backup = RenamedGateway(FakeTtsGateway(), "local")
+    world = World(tmp_path, [CountingGateway(FakeTtsGateway(available=False)), backup], retries=0)
+    created = await world.create()
+    primary_key = audio_key("fake", "fake-a", "fi", "Hyvää huomenta!")
+    spoken_key = audio_key("local", "fake-a", "fi", "Hyvää huomenta!")
+    world.store.arm("save")
+    job = asyncio.create_task(world.synthesis.run(world.queue.jobs[0]))
+    await world.store.paused()
+    now = FixedClock().now()
+    async with world.uow() as uow:
+        assert not await try_claim(uow, spoken_key, "another job", now)
+        assert await try_claim(uow, primary_key, "another job", now)  # ours was released
+        await uow.audio.release_claim(primary_key, "another job")
+        await uow.commit()
+    world.store.resume()
+    assert await job == "synthesized"
+    item = await world.item(created.id)
+    assert (item.tts_status, item.audio_key) == (TtsStatus.READY, spoken_key)
+    assert await world.store.locate(spoken_key) is not None
+    async with world.uow() as uow:  # and the claim was released with the settle
+        assert await try_claim(uow, spoken_key, "another job", now)
+
+
+async def test_failover_links_to_audio_already_stored_under_the_failover_key(
+    tmp_path: Path,
+) -> None:
+    backup = RenamedGateway(FakeTtsGateway(), "local")
+    world = World(tmp_path, [CountingGateway(FakeTtsGateway(available=False)), backup], retries=0)
+    first = await world.create()
+    await world.run_queued()
+    stored = await world.item(first.id)
+    second = await world.create(text=" Hyvää  huomenta! ")
+    assert await world.synthesis.run(world.queue.jobs[0]) == "reused"
+    item = await world.item(second.id)
+    assert (item.tts_status, item.tts_provider, item.audio_key) == (
+        TtsStatus.READY,
+        "local",
+        stored.audio_key,
+    )
 
 
 async def test_failover_failure_names_both_providers(tmp_path: Path) -> None:
