@@ -28,7 +28,7 @@ from application.ports import (
 from domain.attempts import Attempt
 from domain.audio import AudioBlob
 from domain.errors import ItemNotFoundError, TagAlreadyExistsError
-from domain.items import Item, TtsStatus, fold
+from domain.items import Item, ItemText, TtsStatus, fold
 from domain.listing import ItemFilter, ItemSort
 from domain.pages import Page, PageRequest
 from domain.stats import AttemptAggregate, PracticeLogEntry, TimeWindow
@@ -108,6 +108,10 @@ class MemoryItemRepository(ItemRepository):
     async def get(self, item_id: int) -> Item | None:
         stored = self._state.items.get(item_id)
         return None if stored is None else self._read(stored, self._practiced_ids())
+
+    async def text(self, item_id: int) -> ItemText | None:
+        stored = self._state.items.get(item_id)
+        return None if stored is None else ItemText(stored.text, stored.locale)
 
     async def update(self, item: Item) -> None:
         if item.id is None:

@@ -15,8 +15,8 @@ class UnitOfWorkItemLookup(ItemLookup):
             return await uow.items.get(item_id)
 
     async def text(self, item_id: int) -> ItemText | None:
-        item = await self.get(item_id)
-        return None if item is None else ItemText(item.text, item.locale)
+        async with self._uow() as uow:
+            return await uow.items.text(item_id)
 
     def close(self) -> None:
         """Nothing to release: every call has its own unit of work."""

@@ -34,6 +34,10 @@ class ItemRepository(Protocol):
         """One item with `practiced` filled in."""
         ...
 
+    async def text(self, item_id: int) -> ItemText | None:
+        """Only the item's text and locale: one primary-key read, none of the joins of `get`."""
+        ...
+
     async def update(self, item: Item) -> None:
         """Write every mutable field (tags, difficulty, TTS state, updated_at)."""
         ...

@@ -26,7 +26,7 @@ from adapters.persistence.attempts import delete_item_attempts
 from adapters.persistence.expressions import contains_literal
 from adapters.persistence.records import AttemptRecord, AudioBlobRecord, ItemRecord, ItemTagRecord
 from application.ports import ItemRepository
-from domain.items import Item, TtsStatus, fold
+from domain.items import Item, ItemText, TtsStatus, fold
 from domain.listing import ItemFilter, ItemSort
 from domain.pages import Page, PageRequest
 
@@ -249,6 +249,11 @@ class SqlItemRepository(ItemRepository):
         record, practiced, duration_ms = row
         tags = await load_item_tags(self._session, [record.id])
         return _to_entity(record, tags[record.id], practiced, duration_ms)
+
+    async def text(self, item_id: int) -> ItemText | None:
+        statement = select(ItemRecord.text, ItemRecord.locale).where(ItemRecord.id == item_id)
+        row = (await self._session.execute(statement)).first()
+        return None if row is None else ItemText(row.text, row.locale)
 
     async def update(self, item: Item) -> None:
         if item.id is None:

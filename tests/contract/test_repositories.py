@@ -20,7 +20,7 @@ from application.ports import UnitOfWork, UnitOfWorkFactory
 from domain.attempts import Attempt
 from domain.audio import AudioBlob
 from domain.errors import TagAlreadyExistsError
-from domain.items import Item, TtsStatus, fold
+from domain.items import Item, ItemText, TtsStatus, fold
 from domain.listing import ItemFilter, ItemSort
 from domain.pages import PageRequest
 from domain.scoring import AlignmentKind, AlignmentOp, Score
@@ -209,6 +209,15 @@ async def test_get_unknown_item_is_none(uow_factory: UnitOfWorkFactory) -> None:
         assert await uow.items.get(9999) is None
         assert await uow.items.get(0) is None
         assert await uow.items.get(-1) is None
+        assert await uow.items.text(9999) is None
+
+
+async def test_text_reads_the_stored_text_and_locale(uow_factory: UnitOfWorkFactory) -> None:
+    [added] = await add_items(
+        uow_factory, make_item(text="Hyvää  huomenta!", locale="fi-FI", tags=["a"])
+    )
+    async with uow_factory() as uow:
+        assert await uow.items.text(added.id or 0) == ItemText("Hyvää  huomenta!", "fi-FI")
 
 
 async def test_entities_are_fresh_copies(uow_factory: UnitOfWorkFactory) -> None:
