@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from adapters.persistence.engine import create_engine, sqlite_file
-from adapters.persistence.sqlite_lookup import SqliteItemLookup
+from adapters.persistence.sqlite_lookup import MMAP_BYTES, SqliteItemLookup
 from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from application.lookups import UnitOfWorkItemLookup
 from application.ports import ItemLookup, UnitOfWorkFactory
@@ -368,3 +368,14 @@ async def test_a_timestamp_stored_with_an_offset_is_read_as_that_instant(
     assert got is not None
     assert got.created_at == item.created_at
     assert got.updated_at == datetime(2026, 11, 24, 13, 12, 9, 931547, tzinfo=UTC)
+
+
+async def test_the_lookup_reads_through_a_memory_map(migrated_sqlite_url: str) -> None:
+    # A performance setting, but one a refactor would lose silently.
+    path = sqlite_file(migrated_sqlite_url)
+    assert path is not None
+    lookup = SqliteItemLookup(path, CountingLookup())
+    assert await lookup.get(1) is None  # opens its connection
+    assert lookup._connection is not None
+    assert lookup._connection.execute("PRAGMA mmap_size").fetchone() == (MMAP_BYTES,)
+    lookup.close()
