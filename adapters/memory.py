@@ -354,6 +354,10 @@ class MemoryAudioBlobRepository(AudioBlobRepository):
     async def is_referenced(self, key: str) -> bool:
         return any(item.audio_key == key for item in self._state.items.values())
 
+    async def stored_keys(self, keys: Sequence[str]) -> set[str]:
+        blobs = self._state.audio_blobs
+        return {key for key in keys if key in blobs and blobs[key].size_bytes != 0}  # 0: a claim
+
     async def lock(self, key: str) -> bool:
         # Units of work run one at a time: holding ours is the lock.
         return key in self._state.audio_blobs

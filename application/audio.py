@@ -1,4 +1,5 @@
-"""Use cases around an item's audio: serving it, regenerating it, and what can be spoken."""
+"""Use cases around an item's audio: serving it, regenerating it, what can be spoken, and
+sweeping away files that crashes left behind."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from application.ports import (
@@ -29,6 +31,11 @@ from domain.errors import (
 from domain.items import Item, TtsStatus
 
 log = logging.getLogger(__name__)
+
+# Files younger than this are never swept. Defence in depth only: the key's claim is what keeps a
+# sweep off a file being written; this also spares a write's temp file, which has no key to claim.
+ORPHAN_GRACE = timedelta(hours=1)
+SWEEP_BATCH = 500  # keys looked up per unit of work
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +71,9 @@ async def release_audio(uow: UnitOfWork, key: str | None) -> str | None:
 
 async def unlink_released(
     uow: UnitOfWorkFactory, store: AudioStore, clock: Clock, key: str
-) -> None:
-    """Unlink the file of a key `release_audio` dropped, once its transaction committed.
+) -> bool:
+    """Unlink the file of a key `release_audio` dropped, once its transaction committed; True
+    when we unlinked it.
 
     Only under the key's synthesis claim: a job making the key again writes its file before
     recording it, and must not lose it to us. The claim is tried once, not waited for (a
@@ -76,8 +84,40 @@ async def unlink_released(
     async with uow() as work:
         taken = await try_claim(work, key, owner, clock.now())
         await work.commit()
-    if taken:
-        await end_claim(uow, store, key, owner)
+    return taken and await end_claim(uow, store, key, owner)
+
+
+async def sweep_orphan_audio(
+    uow: UnitOfWorkFactory, store: AudioStore, clock: Clock, *, grace: timedelta = ORPHAN_GRACE
+) -> int:
+    """Remove files older than `grace` that no audio metadata records, and old temp files;
+    returns how many went.
+
+    Left behind when a process died between writing a file and recording it, or was stopped
+    holding the claim of a key whose file a delete had left to it; and temp files of writes a
+    crash interrupted. Each audio file goes the way released ones do (`unlink_released`): under
+    its key's claim, after re-checking under the metadata lock, so a job writing that key right
+    now keeps its file; a key whose claim is held is skipped, its holder deals with it. Safe in
+    several processes at once.
+    """
+    before = clock.now() - grace
+    keys = await store.keys_written_before(before)
+    orphans = 0
+    for start in range(0, len(keys), SWEEP_BATCH):
+        batch = keys[start : start + SWEEP_BATCH]
+        async with uow() as work:
+            stored = await work.audio.stored_keys(batch)
+        for key in batch:
+            if key not in stored and await unlink_released(uow, store, clock, key):
+                orphans += 1
+    temp_files = await store.remove_temp_files_before(before)
+    log.info(
+        "orphan_audio_sweep checked=%d orphans_removed=%d temp_files_removed=%d",
+        len(keys),
+        orphans,
+        temp_files,
+    )
+    return orphans + temp_files
 
 
 class AudioService:
@@ -150,6 +190,10 @@ class AudioService:
         assert item.id is not None
         await self._queue.enqueue([SynthesisJob(item.id, item.tts_generation, forced=True)])
         return item
+
+    async def sweep_orphans(self) -> int:
+        """Remove audio files crashes left behind (`sweep_orphan_audio`); run at start-up."""
+        return await sweep_orphan_audio(self._uow, self._store, self._clock)
 
     async def locales(self) -> ProviderLocales:
         primary = self._voices.primary

@@ -143,6 +143,10 @@ class AudioBlobRepository(Protocol):
         """True while some item's audio_key is this key."""
         ...
 
+    async def stored_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these keys have stored audio (a claim is no stored audio); for sweeps."""
+        ...
+
     async def lock(self, key: str) -> bool:
         """Whether audio is stored under the key, keeping its metadata locked until the
         transaction ends: a release of the audio and a job linking an item to it serialise here,
@@ -255,4 +259,14 @@ class AudioStore(Protocol):
 
     def is_healthy(self) -> bool:
         """The directory exists and is writable (no file written)."""
+        ...
+
+    async def keys_written_before(self, moment: datetime) -> list[str]:
+        """Keys of the files last modified before `moment` (nothing but real keys; a file that
+        vanishes during the scan is left out)."""
+        ...
+
+    async def remove_temp_files_before(self, moment: datetime) -> int:
+        """Remove what interrupted writes left behind, if last modified before `moment`; returns
+        how many files went."""
         ...

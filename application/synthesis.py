@@ -404,9 +404,10 @@ async def try_claim(uow: UnitOfWork, key: str, owner: str, now: datetime) -> boo
     return await uow.audio.claim(key, owner, now, now - timedelta(seconds=CLAIM_LEASE_SECONDS))
 
 
-async def end_claim(uow: UnitOfWorkFactory, store: AudioStore, key: str, owner: str) -> None:
+async def end_claim(uow: UnitOfWorkFactory, store: AudioStore, key: str, owner: str) -> bool:
     """Release `owner`'s claim on a key, unlinking the key's file first if no audio is stored
-    under it: a delete that released the key while the claim was held left the file to us."""
+    under it: a delete that released the key while the claim was held left the file to us.
+    True when no audio was stored, so the file went."""
     async with uow() as work:
         # Locked: a release of the key's audio waits for this commit, then finds the claim free.
         stored = await work.audio.lock(key)
@@ -414,11 +415,12 @@ async def end_claim(uow: UnitOfWorkFactory, store: AudioStore, key: str, owner: 
             await work.audio.release_claim(key, owner)
             await work.commit()
     if stored:
-        return
+        return False
     await store.delete(key)  # nobody records the key meanwhile: we hold its claim
     async with uow() as work:
         await work.audio.release_claim(key, owner)
         await work.commit()
+    return True
 
 
 def _still_wanted(item: Item | None, job: SynthesisJob) -> bool:

@@ -10,6 +10,7 @@ reader of K ever sees a claim. The primary key makes taking a claim one atomic s
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,9 @@ from application.ports import AudioBlobRepository
 from domain.audio import AudioBlob
 
 CLAIM_SIZE = 0  # size_bytes of a claim row: a stored WAV has at least its 44-byte header
+# Keys per IN (...) list: well under every bound-parameter limit (Postgres 32 767, SQLite 999
+# before 3.32).
+STORED_KEYS_CHUNK = 500
 
 
 def claim_key(key: str) -> str:
@@ -89,6 +93,20 @@ class SqlAudioBlobRepository(AudioBlobRepository):
     async def is_referenced(self, key: str) -> bool:
         referenced = await self._session.scalar(select(exists().where(ItemRecord.audio_key == key)))
         return bool(referenced)
+
+    async def stored_keys(self, keys: Sequence[str]) -> set[str]:
+        stored: set[str] = set()
+        for start in range(0, len(keys), STORED_KEYS_CHUNK):
+            chunk = keys[start : start + STORED_KEYS_CHUNK]
+            rows = await self._session.scalars(
+                select(AudioBlobRecord.key).where(
+                    AudioBlobRecord.key.in_(chunk),
+                    # A claim's own key is 64 hex digits too: never count it as audio.
+                    AudioBlobRecord.size_bytes != CLAIM_SIZE,
+                )
+            )
+            stored.update(rows)
+        return stored
 
     async def lock(self, key: str) -> bool:
         statement: Any

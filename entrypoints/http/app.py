@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 
+from application.audio import AudioService
 from entrypoints.container import Container
 from entrypoints.http.controllers.attempts import AttemptController
 from entrypoints.http.controllers.audio import AudioController, tts_locales
@@ -38,6 +40,8 @@ EXPOSED_HEADERS = [
     "Location",
 ]
 _JSON_TYPES = ("application/json",)
+
+log = logging.getLogger(__name__)
 
 
 def provide(provider: providers.Provider[Any]) -> Provide:
@@ -72,6 +76,14 @@ def _queue_depth(container: Container) -> Callable[[], Awaitable[int]]:
     return queue_depth
 
 
+async def _sweep_orphan_audio(audio: AudioService) -> None:
+    try:
+        await audio.sweep_orphans()
+    except Exception:
+        # Nothing depends on the sweep: the files stay until the next start-up's.
+        log.exception("orphan audio sweep failed")
+
+
 def create_app(container: Container) -> Litestar:
     settings = container.settings()
 
@@ -88,9 +100,17 @@ def create_app(container: Container) -> Litestar:
         await queue.start()
         # Safe in every API process at once: enqueueing is deduplicated by job id.
         await container.item_service().requeue_pending()
+        # Files crashes left behind, in the background: start-up waits for no directory walk.
+        # Safe in every API process at once: each file goes only under its key's claim.
+        sweep = asyncio.create_task(
+            _sweep_orphan_audio(container.audio_service()), name="orphan-audio-sweep"
+        )
         try:
             yield
         finally:
+            # Before the engine goes. A claim the sweep held at that moment lapses on its own.
+            sweep.cancel()
+            await asyncio.wait([sweep])
             await queue.stop()
             await container.attempt_writer().close()
             container.item_lookup().close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -14,6 +15,7 @@ import pytest_asyncio
 from sqlalchemy.exc import IntegrityError
 
 from adapters.memory import MemoryStore, MemoryUnitOfWorkFactory
+from adapters.persistence.audio_blobs import claim_key
 from adapters.persistence.engine import create_engine
 from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from application.ports import UnitOfWork, UnitOfWorkFactory
@@ -937,6 +939,29 @@ async def test_audio_key_references_follow_items(uow_factory: UnitOfWorkFactory)
         [pending] = await uow.items.pending()
         assert pending.audio_duration_ms is None
         await uow.commit()
+
+
+async def test_stored_keys_reports_stored_audio_only(uow_factory: UnitOfWorkFactory) -> None:
+    # More keys than one statement may bind (Postgres: 32 767): the adapter must split them.
+    keys = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(40_000)]
+    stored = {*keys[::997], keys[-1]}
+    async with uow_factory() as uow:
+        for key in stored:
+            await uow.audio.put(make_blob(key))
+        await uow.commit()
+    # Claims on a key without audio and on one with audio (a forced re-synthesis).
+    claimed = [keys[1], keys[997]]
+    async with uow_factory() as uow:
+        for key in claimed:
+            assert await uow.audio.claim(key, "owner", T0, T0 - timedelta(seconds=15))
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.audio.stored_keys(keys) == stored
+        assert await uow.audio.stored_keys(claimed) == {keys[997]}
+        # SQL keeps a claim under a derived key of 64 hex digits: asked for, it is still no audio.
+        assert await uow.audio.stored_keys([claim_key(key) for key in claimed]) == set()
+        assert await uow.audio.stored_keys([]) == set()
 
 
 # ---------------------------------------------------------------------------------------- stats
