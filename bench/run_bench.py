@@ -231,6 +231,8 @@ def bench_command(port: int) -> list[str]:
         "--log-level",
         "warning",
         "--proxy-headers",
+        "--timeout-keep-alive",
+        "75",
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -80,3 +81,36 @@ def test_sigkill_after_bulk_create_loses_nothing(tmp_path: Path) -> None:
         assert listing["total"] == 100
         sample = httpx.get(f"{restarted.url}/v1/items/{ids[-1]}/audio")
         assert inspect_wav(sample.content).duration_ms > 500
+
+
+def exchange(connection: socket.socket, request: bytes) -> bytes:
+    """Send one HTTP/1.1 request on an open connection; the response's status line and headers."""
+    connection.sendall(request)
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = connection.recv(4096)
+        if not chunk:
+            raise ConnectionError(f"closed by the server after {received!r}")
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += connection.recv(4096)
+    return head
+
+
+def test_an_idle_connection_outlives_the_usual_client_keep_alive(tmp_path: Path) -> None:
+    """The server must not be the first to close an idle connection: a request crossing its close
+    is reset unread (uvicorn closes after 5 s by default, when httpx and proxies still reuse)."""
+    request = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with (
+        ServerProcess(tmp_path, {"TTS_PROVIDER": "fake"}) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection,
+    ):
+        assert exchange(connection, request).startswith(b"HTTP/1.1 200")
+        time.sleep(6.5)
+        assert exchange(connection, request).startswith(b"HTTP/1.1 200")
