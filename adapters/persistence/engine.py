@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +61,28 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     try:
         for pragma in _SQLITE_PRAGMAS:
             cursor.execute(pragma)
-        # WAL (readers do not block the writer) persists in the file. Switching needs an
-        # exclusive lock that fails without waiting under contention, so switch only once.
-        cursor.execute("PRAGMA journal_mode")
-        if str(cursor.fetchone()[0]).lower() != "wal":
-            cursor.execute("PRAGMA journal_mode=WAL")
+        use_wal(cursor)
     finally:
         cursor.close()
+
+
+def use_wal(cursor: Any, tries: int = 3) -> None:
+    """Put the database in WAL mode (readers never block the writer); it persists in the file.
+
+    The switch needs an exclusive lock, and when connections opened together all try it, SQLite
+    fails some of them at once rather than let them wait on each other. A loser reads the mode
+    again, which waits (busy_timeout) for the winner's switch to finish, and finds WAL.
+    """
+    for attempt in range(1, tries + 1):
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == tries:
+                raise
 
 
 def create_engine(url: str) -> AsyncEngine:

@@ -15,7 +15,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from adapters.persistence.engine import ensure_sqlite_directory, is_sqlite, normalise_database_url
+from adapters.persistence.engine import (
+    ensure_sqlite_directory,
+    is_sqlite,
+    normalise_database_url,
+    use_wal,
+)
 from adapters.persistence.records import Record
 
 config = context.config
@@ -61,12 +66,18 @@ def _run_migrations(connection: Connection) -> None:
         context.run_migrations()
 
 
-def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
-    # Batch mode drops and recreates tables; with foreign keys enforced, dropping a parent
-    # table would cascade-delete its children's rows. (SQLite's default, made explicit.)
+def _prepare_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=OFF")
-    cursor.close()
+    try:
+        cursor.execute("PRAGMA busy_timeout=5000")
+        # Batch mode drops and recreates tables; with foreign keys enforced, dropping a parent
+        # table would cascade-delete its children's rows. (SQLite's default, made explicit.)
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        # A migrated file is in WAL mode already: the app's processes, opening it together
+        # afterwards, find nothing to switch.
+        use_wal(cursor)
+    finally:
+        cursor.close()
 
 
 async def run_migrations_online() -> None:
@@ -74,7 +85,7 @@ async def run_migrations_online() -> None:
     engine = create_async_engine(url, poolclass=NullPool)
     if is_sqlite(url):
         ensure_sqlite_directory(url)
-        event.listen(engine.sync_engine, "connect", _foreign_keys_off)
+        event.listen(engine.sync_engine, "connect", _prepare_sqlite)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_migrations)
