@@ -176,25 +176,21 @@ class SynthesisService:
                 return "failed" if failed else "skipped"
             provider, audio = result
             spoken = audio_key(provider, audio.voice, item.locale, item.text)
-            if spoken == key:
-                return await self._store_new(item, provider, audio, claim)
-        # Failover: the audio belongs to another provider's key, and only that key's claim may
-        # write its file. Taken after ours is released: holding both could deadlock with a job
-        # failing over the other way.
+            if spoken == key:  # the item's own provider and voice spoke
+                return await self._store_new(item, audio, claim)
+        # Another provider or voice spoke (failover): record it. The audio belongs to that key,
+        # and only its claim may write the file. Taken after ours is released: holding both
+        # could deadlock with a job failing over the other way.
+        item.tts_provider, item.tts_voice = provider, audio.voice
         async with self._key_locks.hold(spoken), self._claimed(spoken) as claim:
             if claim.stored and not job.forced:
-                item.tts_provider, item.tts_voice = provider, audio.voice
                 outcome = await self._reuse(item, spoken, claim)
                 if outcome is not None:
                     return outcome
-            return await self._store_new(item, provider, audio, claim)
+            return await self._store_new(item, audio, claim)
 
-    async def _store_new(
-        self, item: Item, provider: str, audio: SynthesizedAudio, claim: _Claim
-    ) -> str:
+    async def _store_new(self, item: Item, audio: SynthesizedAudio, claim: _Claim) -> str:
         """Store new audio under the claimed key and mark the item ready with it."""
-        item.tts_provider = provider
-        item.tts_voice = audio.voice  # the fallback may have spoken: record what did
         item.audio_key = claim.key
         await self._store.save(claim.key, audio.wav)
         blob = AudioBlob(
