@@ -355,8 +355,8 @@ class MemoryAudioBlobRepository(AudioBlobRepository):
         return any(item.audio_key == key for item in self._state.items.values())
 
     async def stored_keys(self, keys: Sequence[str]) -> set[str]:
-        blobs = self._state.audio_blobs
-        return {key for key in keys if key in blobs and blobs[key].size_bytes != 0}  # 0: a claim
+        # Claims live under their own keys (`_claim_key`), as `get` relies on too.
+        return {key for key in keys if key in self._state.audio_blobs}
 
     async def lock(self, key: str) -> bool:
         # Units of work run one at a time: holding ours is the lock.
