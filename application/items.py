@@ -109,8 +109,7 @@ class ItemService:
         return item
 
     async def list(self, where: ItemFilter, sort: ItemSort, page: PageRequest) -> Page[Item]:
-        async with self._uow() as uow:
-            return await uow.items.list(where, sort, page)
+        return await self._lookup.list(where, sort, page)
 
     async def delete(self, item_id: int) -> None:
         """Remove the item with its attempts; its audio file goes once no item shares it."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from application.ports import ItemLookup, UnitOfWorkFactory
 from domain.items import Item, ItemText
+from domain.listing import ItemFilter, ItemSort
+from domain.pages import Page, PageRequest
 
 
 class UnitOfWorkItemLookup(ItemLookup):
@@ -17,6 +19,10 @@ class UnitOfWorkItemLookup(ItemLookup):
     async def text(self, item_id: int) -> ItemText | None:
         async with self._uow() as uow:
             return await uow.items.text(item_id)
+
+    async def list(self, where: ItemFilter, sort: ItemSort, page: PageRequest) -> Page[Item]:
+        async with self._uow() as uow:
+            return await uow.items.list(where, sort, page)
 
     def close(self) -> None:
         """Nothing to release: every call has its own unit of work."""

@@ -60,7 +60,8 @@ class ItemRepository(Protocol):
 
 
 class ItemLookup(Protocol):
-    """Committed items by id, read outside any unit of work: the hot path of GET and scoring.
+    """Committed items read outside any unit of work: the hot paths of GET, scoring and the
+    item list.
 
     Never sees a transaction's uncommitted writes; use cases that read and then write go
     through `UnitOfWork.items` instead.
@@ -70,6 +71,10 @@ class ItemLookup(Protocol):
 
     async def text(self, item_id: int) -> ItemText | None:
         """Only the text and locale, all that scoring needs: none of the joins of `get`."""
+        ...
+
+    async def list(self, where: ItemFilter, sort: ItemSort, page: PageRequest) -> Page[Item]:
+        """As `ItemRepository.list`."""
         ...
 
     def close(self) -> None:

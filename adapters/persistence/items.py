@@ -20,7 +20,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from adapters.persistence.attempts import delete_item_attempts
 from adapters.persistence.expressions import contains_literal
@@ -135,13 +135,13 @@ def _tagged(where: ItemFilter) -> Select[int] | None:
     return tagged
 
 
-async def load_item_tags(session: AsyncSession, item_ids: Iterable[int]) -> dict[int, list[str]]:
+def _item_tags(session: Session, item_ids: Iterable[int]) -> dict[int, list[str]]:
     """Tags of many items in one query, each list in stored position order."""
     ids = list(item_ids)
     tags: dict[int, list[str]] = defaultdict(list)
     if not ids:
         return tags
-    rows = await session.execute(
+    rows = session.execute(
         select(ItemTagRecord.item_id, ItemTagRecord.name)
         .where(ItemTagRecord.item_id.in_(ids))
         .order_by(ItemTagRecord.item_id, ItemTagRecord.position)
@@ -149,6 +149,43 @@ async def load_item_tags(session: AsyncSession, item_ids: Iterable[int]) -> dict
     for item_id, name in rows:
         tags[item_id].append(name)
     return tags
+
+
+async def load_item_tags(session: AsyncSession, item_ids: Iterable[int]) -> dict[int, list[str]]:
+    return await session.run_sync(_item_tags, item_ids)
+
+
+def _entities(session: Session, rows: Sequence[Any]) -> list[Item]:
+    """Items from rows of `_select_items()`, with their tags."""
+    tags = _item_tags(session, (record.id for record, _, _ in rows))
+    return [
+        _to_entity(record, tags[record.id], practiced, duration_ms)
+        for record, practiced, duration_ms in rows
+    ]
+
+
+def list_items(
+    session: Session, where: ItemFilter, sort: ItemSort, page: PageRequest
+) -> Page[Item]:
+    """`ItemRepository.list` as plain synchronous code: the repository runs it in its async
+    session (`run_sync`), and `SqliteItemLookup` on its own connection, inline."""
+    tagged = _tagged(where)
+    if tagged is None:
+        count = select(func.count()).select_from(ItemRecord).where(*_untagged_conditions(where))
+    else:
+        count = tagged.with_only_columns(func.count())
+    total = int(session.scalar(count) or 0)
+    if page.offset >= total:
+        return Page(rows=[], total=total, request=page)
+    if tagged is None:
+        conditions = _untagged_conditions(where, difficulty_index=sort not in _CREATED_SORTS)
+        query = _select_items().where(*conditions).order_by(*_SORTS[sort])
+        query = query.limit(page.per_page).offset(page.offset)
+    else:
+        # The page's ids come sorted from the tag rows; only those items are read.
+        ids = tagged.order_by(*_TAG_SORTS[sort]).limit(page.per_page).offset(page.offset)
+        query = _select_items().where(ItemRecord.id.in_(ids)).order_by(*_SORTS[sort])
+    return Page(rows=_entities(session, session.execute(query).all()), total=total, request=page)
 
 
 def _tag_rows(
@@ -332,28 +369,7 @@ class SqlItemRepository(ItemRepository):
         return await self._with_tags(rows)
 
     async def _with_tags(self, rows: Sequence[Any]) -> list[Item]:
-        tags = await load_item_tags(self._session, (record.id for record, _, _ in rows))
-        return [
-            _to_entity(record, tags[record.id], practiced, duration_ms)
-            for record, practiced, duration_ms in rows
-        ]
+        return await self._session.run_sync(_entities, rows)
 
     async def list(self, where: ItemFilter, sort: ItemSort, page: PageRequest) -> Page[Item]:
-        tagged = _tagged(where)
-        if tagged is None:
-            count = select(func.count()).select_from(ItemRecord).where(*_untagged_conditions(where))
-        else:
-            count = tagged.with_only_columns(func.count())
-        total = int(await self._session.scalar(count) or 0)
-        if page.offset >= total:
-            return Page(rows=[], total=total, request=page)
-        if tagged is None:
-            conditions = _untagged_conditions(where, difficulty_index=sort not in _CREATED_SORTS)
-            query = _select_items().where(*conditions).order_by(*_SORTS[sort])
-            query = query.limit(page.per_page).offset(page.offset)
-        else:
-            # The page's ids come sorted from the tag rows; only those items are read.
-            ids = tagged.order_by(*_TAG_SORTS[sort]).limit(page.per_page).offset(page.offset)
-            query = _select_items().where(ItemRecord.id.in_(ids)).order_by(*_SORTS[sort])
-        rows = (await self._session.execute(query)).all()
-        return Page(rows=await self._with_tags(rows), total=total, request=page)
+        return await self._session.run_sync(list_items, where, sort, page)

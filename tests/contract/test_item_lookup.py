@@ -1,9 +1,10 @@
-"""The ItemLookup contract: every lookup answers as `uow.items.get` does over committed data.
+"""The ItemLookup contract: every lookup answers as `uow.items` does over committed data.
 
 Four lookups run the same cases: UnitOfWorkItemLookup over memory, SQLite and Postgres, and
 SqliteItemLookup reading a migrated SQLite file inline (its fallback, the portable lookup on the
 same file, is counted: the contract cases must be answered inline). Then what only
-SqliteItemLookup does: go to its fallback instead of creating a file or waiting on a lock.
+SqliteItemLookup does: go to its fallback instead of creating a file, waiting on a lock or
+holding the event loop past its time budget for a list.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from pathlib import Path
 
 import pytest
 
+from adapters.persistence import sqlite_lookup
 from adapters.persistence.engine import create_engine, sqlite_file
 from adapters.persistence.sqlite_lookup import MMAP_BYTES, SqliteItemLookup
 from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from application.lookups import UnitOfWorkItemLookup
 from application.ports import ItemLookup, UnitOfWorkFactory
 from domain.items import Item, ItemText, TtsStatus
+from domain.listing import ItemFilter, ItemSort
+from domain.pages import Page, PageRequest
 from tests.contract.test_repositories import (  # the persistence contract's own fixtures
     add_attempts,
     add_items,
@@ -43,6 +47,9 @@ HELSINKI = timezone(timedelta(hours=2))
 KEY = "cd" * 32
 SENTINEL = replace(make_item("from the fallback"), id=-7)
 SENTINEL_TEXT = ItemText("from the fallback", "xx")
+SENTINEL_PAGE = Page(rows=[SENTINEL], total=1, request=PageRequest(1, 1))
+LIST = -1  # what CountingLookup records for a list
+ONE = PageRequest(1, 1)
 
 
 class CountingLookup(ItemLookup):
@@ -59,6 +66,10 @@ class CountingLookup(ItemLookup):
     async def text(self, item_id: int) -> ItemText | None:
         self.calls.append(item_id)
         return SENTINEL_TEXT if self.inner is None else await self.inner.text(item_id)
+
+    async def list(self, where: ItemFilter, sort: ItemSort, page: PageRequest) -> Page[Item]:
+        self.calls.append(LIST)
+        return SENTINEL_PAGE if self.inner is None else await self.inner.list(where, sort, page)
 
     def close(self) -> None:
         if self.inner is not None:
@@ -93,12 +104,17 @@ def database_url(lookup_kind: str, request: pytest.FixtureRequest, tmp_path: Pat
 
 @pytest.fixture
 def lookup(
-    lookup_kind: str, database_url: str | None, uow_factory: UnitOfWorkFactory
+    lookup_kind: str,
+    database_url: str | None,
+    uow_factory: UnitOfWorkFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[ItemLookup]:
     portable = UnitOfWorkItemLookup(uow_factory)
     if lookup_kind != "sqlite-inline":
         yield portable
         return
+    # The time budget has its own test: here a busy machine must not send a list elsewhere.
+    monkeypatch.setattr(sqlite_lookup, "INLINE_LIST_SECONDS", 60.0)
     path = sqlite_file(database_url or "")
     assert path is not None
     fallback = CountingLookup(portable)
@@ -251,6 +267,74 @@ async def test_uncommitted_writes_are_not_visible(
     assert await lookup.get(item_id) == before
 
 
+async def add_listing_items(factory: UnitOfWorkFactory) -> list[Item]:
+    """Items to filter, sort and page: locales, difficulties, tags, attempts and audio."""
+    created = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    items = [
+        make_item(
+            f"Sana {n} {'kissa' if n % 3 == 0 else 'koira'}",
+            locale="fi" if n % 4 else "sv",
+            difficulty=1 + n % 5,
+            tags=[["perus", "eläimet"], ["Perus"], [], ["eläimet", "uusi"]][n % 4],
+            # Ties in created_at, which the sorts break by id.
+            created_at=created + timedelta(minutes=n // 2),
+        )
+        for n in range(30)
+    ]
+    added = await add_items(factory, *items)
+    await add_attempts(factory, *(make_attempt(item.id or 0) for item in added[::5]))
+    async with factory() as uow:
+        await uow.items.update(replace(added[1], tts_status=TtsStatus.READY, audio_key=KEY))
+        await uow.audio.put(make_blob(KEY, duration_ms=987))
+        await uow.commit()
+    return added
+
+
+LISTS = [
+    (ItemFilter(), ItemSort.CREATED_DESC, PageRequest(1, 100)),
+    (ItemFilter(), ItemSort.CREATED_ASC, PageRequest(2, 7)),
+    (
+        ItemFilter(locale="fi", difficulty_min=2, difficulty_max=4),
+        ItemSort.DIFFICULTY_ASC,
+        PageRequest(1, 5),
+    ),
+    (ItemFilter(tags=("perus",)), ItemSort.CREATED_DESC, PageRequest(1, 100)),
+    (
+        ItemFilter(tags=("perus", "eläimet"), locale="fi"),
+        ItemSort.DIFFICULTY_DESC,
+        PageRequest(1, 3),
+    ),
+    (
+        ItemFilter(tags=("eläimet",), practiced=False, q="koira"),
+        ItemSort.CREATED_ASC,
+        PageRequest(1, 100),
+    ),
+    (ItemFilter(practiced=True), ItemSort.CREATED_DESC, PageRequest(1, 100)),
+    (ItemFilter(tts_status=TtsStatus.READY), ItemSort.CREATED_DESC, PageRequest(1, 100)),
+    (ItemFilter(q="kissa", locale="sv"), ItemSort.DIFFICULTY_ASC, PageRequest(1, 100)),
+    (ItemFilter(tags=("ei ole",)), ItemSort.CREATED_DESC, PageRequest(1, 100)),
+    (ItemFilter(), ItemSort.CREATED_DESC, PageRequest(9, 20)),  # past the end
+]
+
+
+async def test_lists_answer_as_the_unit_of_work(
+    lookup: ItemLookup, uow_factory: UnitOfWorkFactory
+) -> None:
+    """Filters, tags (AND), text search, sorts with ties, pages and a page past the end: the
+    same items in the same order, with the same total, as `uow.items.list`."""
+    added = await add_listing_items(uow_factory)
+    for where, sort, page in LISTS:
+        async with uow_factory() as uow:
+            expected = await uow.items.list(where, sort, page)
+        assert await lookup.list(where, sort, page) == expected, (where, sort, page)
+    every = await lookup.list(ItemFilter(), ItemSort.CREATED_ASC, PageRequest(1, 100))
+    assert [item.id for item in every.rows] == [item.id for item in added]
+    assert (every.rows[1].audio_duration_ms, every.rows[5].practiced) == (987, True)
+    assert every.rows[0].tags == ["perus", "eläimet"]
+    for item in every.rows:
+        assert_aware_utc(item)
+
+
 # ---------------------------------------------------------------- SqliteItemLookup on its own
 
 
@@ -278,13 +362,19 @@ async def test_a_missing_file_goes_to_the_fallback_and_is_not_created(
     lookup = SqliteItemLookup(path, fallback)
 
     assert await lookup.get(1) is SENTINEL
+    assert await lookup.list(ItemFilter(), ItemSort.CREATED_DESC, PageRequest(1, 20)) is (
+        SENTINEL_PAGE
+    )
     assert await lookup.get(2) is SENTINEL
-    assert fallback.calls == [1, 2]
+    assert fallback.calls == [1, LIST, 2]
     assert list(path.parent.iterdir()) == []
 
     path.touch()  # a file without tables yet
     assert await lookup.get(3) is SENTINEL
-    assert fallback.calls == [1, 2, 3]
+    assert await lookup.list(ItemFilter(), ItemSort.CREATED_DESC, PageRequest(1, 20)) is (
+        SENTINEL_PAGE
+    )
+    assert fallback.calls == [1, LIST, 2, 3, LIST]
     assert path.stat().st_size == 0
 
     migrated = sqlite_file(migrated_sqlite_url)
@@ -292,7 +382,9 @@ async def test_a_missing_file_goes_to_the_fallback_and_is_not_created(
     item = await add_and_read(migrated_sqlite_url, make_item(tags=["x"]))
     shutil.copyfile(migrated, path)
     assert await lookup.get(item.id or 0) == item
-    assert fallback.calls == [1, 2, 3]
+    page = await lookup.list(ItemFilter(tags=("x",)), ItemSort.CREATED_DESC, PageRequest(1, 20))
+    assert (page.rows, page.total) == ([item], 1)
+    assert fallback.calls == [1, LIST, 2, 3, LIST]
     lookup.close()
 
 
@@ -317,9 +409,10 @@ async def test_a_locked_database_goes_to_the_fallback_instead_of_waiting(
         started = time.monotonic()
         got = await asyncio.wait_for(lookup.get(item.id or 0), 1)
         text = await asyncio.wait_for(lookup.text(item.id or 0), 1)
+        page = await asyncio.wait_for(lookup.list(ItemFilter(), ItemSort.CREATED_DESC, ONE), 1)
         elapsed = time.monotonic() - started  # wait_for cannot interrupt a blocking read
-        assert (got, text) == (SENTINEL, SENTINEL_TEXT)
-        assert fallback.calls == [item.id, item.id]
+        assert (got, text, page) == (SENTINEL, SENTINEL_TEXT, SENTINEL_PAGE)
+        assert fallback.calls == [item.id, item.id, LIST]
         assert elapsed < 1
     finally:
         holder.execute("ROLLBACK")
@@ -327,7 +420,9 @@ async def test_a_locked_database_goes_to_the_fallback_instead_of_waiting(
 
     assert await lookup.get(item.id or 0) == item
     assert await lookup.text(item.id or 0) == ItemText(item.text, item.locale)
-    assert fallback.calls == [item.id, item.id]
+    page = await lookup.list(ItemFilter(), ItemSort.CREATED_DESC, ONE)
+    assert (page.rows, page.total) == ([item], 1)
+    assert fallback.calls == [item.id, item.id, LIST]
     lookup.close()
 
 
@@ -368,6 +463,45 @@ async def test_a_timestamp_stored_with_an_offset_is_read_as_that_instant(
     assert got is not None
     assert got.created_at == item.created_at
     assert got.updated_at == datetime(2026, 11, 24, 13, 12, 9, 931547, tzinfo=UTC)
+
+
+async def test_a_list_over_its_time_budget_is_read_again_on_the_drivers_thread(
+    migrated_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite interrupts an inline list that runs past `INLINE_LIST_SECONDS` (here none at all)
+    and the portable path answers; the connection stays open and serves the next reads inline,
+    with no time limit left behind on it."""
+    path = sqlite_file(migrated_sqlite_url)
+    assert path is not None
+    engine = create_engine(migrated_sqlite_url)
+    try:
+        factory = SqlUnitOfWorkFactory(engine)
+        added = await add_items(factory, *(make_item(f"sana {n}", tags=["t"]) for n in range(300)))
+        fallback = CountingLookup(UnitOfWorkItemLookup(factory))
+        lookup = SqliteItemLookup(path, fallback)
+        where, sort, page = ItemFilter(tags=("t",), q="sana"), ItemSort.CREATED_DESC, ONE
+        async with factory() as uow:
+            expected = await uow.items.list(where, sort, page)
+        assert expected.total == 300
+
+        monkeypatch.setattr(sqlite_lookup, "INLINE_LIST_SECONDS", 0.0)
+        assert await lookup.list(where, sort, page) == expected
+        assert fallback.calls == [LIST]
+        connection = lookup._connection
+        assert connection is not None  # not closed: an interruption is no fault
+        # A full scan, far more steps than the progress handler's interval: inline still.
+        count = "SELECT count(*) FROM items WHERE search_text LIKE '%sana%'"
+        assert connection.execute(count).fetchone() == (300,)
+        assert await lookup.get(added[0].id or 0) == added[0]
+        assert fallback.calls == [LIST]
+
+        monkeypatch.setattr(sqlite_lookup, "INLINE_LIST_SECONDS", 60.0)
+        assert await lookup.list(where, sort, page) == expected
+        assert fallback.calls == [LIST]
+        assert lookup._connection is connection
+        lookup.close()
+    finally:
+        await engine.dispose()
 
 
 async def test_the_lookup_reads_through_a_memory_map(migrated_sqlite_url: str) -> None:
