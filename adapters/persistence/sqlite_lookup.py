@@ -10,7 +10,7 @@ immediate error, on which the read goes the portable way (`fallback`) on the dri
 The item list runs the repository's own statements (`list_items`) in a synchronous session on
 the same connection. Filters no index serves well (a text search, say) can make SQLite work for
 long, which must not stall the event loop: SQLite interrupts a statement of an inline list once
-it has run for `INLINE_LIST_SECONDS`, and the list is read again on the driver's thread.
+it has used `INLINE_LIST_SECONDS` of CPU, and the list is read again on the driver's thread.
 """
 
 from __future__ import annotations
@@ -52,10 +52,12 @@ _ITEM_TEXT = "SELECT text, locale FROM items WHERE id = ?"
 
 MMAP_BYTES = 1 << 30  # a larger file is read the usual way past this
 
-# The longest the event loop waits for one statement of an inline list: ~4 times the slowest
-# of the benchmark's filtered list (0.5 ms over 100,000 items). A list that needs longer pays
-# this much again, as it is read on the driver's thread instead.
-INLINE_LIST_SECONDS = 0.002
+# The most CPU time one statement of an inline list may take on the event loop's thread. The
+# benchmark's filtered list (100,000 items) needs 0.5 ms for its slowest statement, and once in
+# a few thousand runs 2 ms on this VM; a list sent to the driver's thread instead waits for a
+# dozen turns of the event loop, which under load take long. A list that needs more pays this
+# much again (a text search over 100,000 items: 12.7 -> 18 ms).
+INLINE_LIST_SECONDS = 0.005
 _PROGRESS_STEPS = 1_000  # SQLite virtual-machine steps between two looks at the clock
 
 _STATUSES = {status.value: status for status in TtsStatus}  # a dict lookup: Enum() is slow
@@ -185,11 +187,12 @@ class SqliteItemLookup(ItemLookup):
 
     def _start_clock(self, *_: object) -> None:
         # Per statement, once compiled: building and compiling SQL is the same work inline or
-        # not, and the first use of a statement compiles it.
-        self._deadline = time.perf_counter() + INLINE_LIST_SECONDS
+        # not, and the first use of a statement compiles it. CPU time of this thread, so that
+        # moments the process is not running (a loaded machine) do not count.
+        self._deadline = time.thread_time() + INLINE_LIST_SECONDS
 
     def _over_time(self) -> bool:
-        return time.perf_counter() > self._deadline
+        return time.thread_time() > self._deadline
 
 
 def _interrupted(exc: sqlite3.Error | DBAPIError) -> bool:
