@@ -244,13 +244,18 @@ async def test_uncommitted_writes_are_not_visible(
     lookup: ItemLookup, uow_factory: UnitOfWorkFactory
 ) -> None:
     """Reads see committed data only. Lookups that must wait for the open unit of work (memory,
-    one pooled SQLite connection) may; whenever they answer, it is the committed item."""
+    one pooled SQLite connection) may; whenever they answer, it is the committed item and
+    list."""
     [added] = await add_items(uow_factory, make_item(tags=["a"]))
     item_id = added.id or 0
     before = await same_as_stored(lookup, uow_factory, item_id)
 
-    async def read(new_id: int) -> tuple[Item | None, Item | None]:
-        return await lookup.get(item_id), await lookup.get(new_id)
+    everything = (ItemFilter(), ItemSort.CREATED_ASC, PageRequest(1, 10))
+    listed = await lookup.list(*everything)
+    assert listed.rows == [before]
+
+    async def read(new_id: int) -> tuple[Item | None, Item | None, Page[Item]]:
+        return await lookup.get(item_id), await lookup.get(new_id), await lookup.list(*everything)
 
     async with uow_factory() as uow:
         changed = replace(before, tags=["b"], difficulty=5, tts_status=TtsStatus.READY)
@@ -261,9 +266,9 @@ async def test_uncommitted_writes_are_not_visible(
         reading = asyncio.create_task(read(new.id or 0))
         done, _ = await asyncio.wait({reading}, timeout=0.3)
         if done:
-            assert reading.result() == (before, None)
+            assert reading.result() == (before, None, listed)
         # left without commit
-    assert await reading == (before, None)
+    assert await reading == (before, None, listed)
     assert await lookup.get(item_id) == before
 
 
