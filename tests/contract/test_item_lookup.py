@@ -431,20 +431,26 @@ async def test_a_locked_database_goes_to_the_fallback_instead_of_waiting(
     lookup.close()
 
 
-async def test_close_then_get_reopens(migrated_sqlite_url: str) -> None:
-    """`close()` at shutdown is not final: a later `get` reopens the connection (inline)."""
+async def test_close_then_reads_reopen(migrated_sqlite_url: str) -> None:
+    """`close()` at shutdown is not final: a later `get` or `list` reopens the connection (and
+    the list's session on it), inline."""
     path = sqlite_file(migrated_sqlite_url)
     assert path is not None
     item = await add_and_read(migrated_sqlite_url, make_item(tags=["auki"]))
     fallback = CountingLookup()
     lookup = SqliteItemLookup(path, fallback)
+    tagged = (ItemFilter(tags=("auki",)), ItemSort.CREATED_DESC, PageRequest(1, 5))
 
     lookup.close()  # before any connection: nothing to close
     assert await lookup.get(item.id or 0) == item
+    assert (await lookup.list(*tagged)).rows == [item]
     lookup.close()
     lookup.close()
+    assert (await lookup.list(*tagged)).rows == [item]
     assert await lookup.get(item.id or 0) == item
+    lookup.close()
     assert await lookup.get((item.id or 0) + 1) is None
+    assert (await lookup.list(*tagged)).rows == [item]
     assert fallback.calls == []
     lookup.close()
 
