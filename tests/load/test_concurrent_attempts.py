@@ -4,6 +4,8 @@ Each backend runs the service as `make run` does (a separate `last-whisper serve
 TTS), creates 50 items, then 32 concurrent HTTP clients submit 10,000 attempts, each carrying a
 unique marker in its text. Every attempt must be stored exactly once, with no error response, and
 the listing and statistics must agree with totals computed locally from the 201 responses.
+Meanwhile one more client keeps reading the item list and single items (on SQLite, inline reads
+beside the writer's commits): every read must succeed and show the items as they are.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ REQUEST_TIMEOUT = 15.0  # seconds, per request (SQLite's busy timeout is 5 s)
 # 60 s per backend), which the printed rate is compared with.
 DEADLINE = 180.0
 WORDS = ["minä", "asun", "Helsingissä", "ja", "opiskelen", "suomea", "joka", "päivä"]
+READ_PAUSE = 0.01  # seconds between the reader's requests: a steady read load, not a flood
 
 
 @dataclass
@@ -36,6 +39,7 @@ class Outcome:
     created: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    reads: int = 0
 
 
 def marker(n: int) -> str:
@@ -78,10 +82,33 @@ async def submit_all(url: str, item_ids: list[int]) -> Outcome:
                 continue
             outcome.created[marker(n)] = response.json()
 
+    async def reader(http: httpx.AsyncClient, submitting: asyncio.Future[Any]) -> None:
+        page = {"tag": "load", "sort": "difficulty.asc", "per_page": 20}
+        n = 0
+        while not submitting.done():
+            item_id = item_ids[n % ITEMS]
+            n += 1
+            try:
+                listed = await http.get("/v1/items", params=page)
+                single = await http.get(f"/v1/items/{item_id}")
+            except httpx.HTTPError as exc:
+                outcome.failures.append(f"read {n}: {exc!r}")
+                continue
+            if (listed.status_code, single.status_code) != (200, 200):
+                outcome.failures.append(f"read {n}: {listed.text} {single.text}")
+            elif listed.json()["total"] != ITEMS or len(listed.json()["items"]) != 20:
+                outcome.failures.append(f"read {n}: list {listed.text[:200]}")
+            elif single.json()["id"] != item_id:
+                outcome.failures.append(f"read {n}: item {single.text[:200]}")
+            else:
+                outcome.reads += 1
+            await asyncio.sleep(READ_PAUSE)
+
     started = time.perf_counter()
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=REQUEST_TIMEOUT) as http:
         async with asyncio.timeout(DEADLINE):
-            await asyncio.gather(*(client(http) for _ in range(CLIENTS)))
+            submitting = asyncio.gather(*(client(http) for _ in range(CLIENTS)))
+            await asyncio.gather(submitting, reader(http, submitting))
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -106,6 +133,7 @@ def check(url: str, item_ids: list[int], outcome: Outcome, log: Path) -> None:
         f" 'database is locked' in server log: {server_log.count('database is locked')}"
     )
     assert "database is locked" not in server_log
+    assert outcome.reads > 10, "the reader hardly ran while the attempts were submitted"
     created = outcome.created
     assert len(created) == ATTEMPTS
     assert all(body["text"] == attempt_text(int(key[6:])) for key, body in created.items())
@@ -142,7 +170,7 @@ def run_load(workdir: Path, database_url: str) -> None:
         outcome = asyncio.run(submit_all(server.url, item_ids))
         print(
             f"\n{ATTEMPTS:,} attempts from {CLIENTS} clients in {outcome.seconds:.1f} s"
-            f" ({ATTEMPTS / outcome.seconds:,.0f}/s)"
+            f" ({ATTEMPTS / outcome.seconds:,.0f}/s), {outcome.reads} list and item reads beside"
         )
         check(server.url, item_ids, outcome, server.log)
 
