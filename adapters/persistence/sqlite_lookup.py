@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
+from adapters.persistence.engine import MMAP_BYTES
 from adapters.persistence.items import list_items
 from application.ports import ItemLookup
 from domain.items import Item, ItemText, TtsStatus
@@ -49,8 +50,6 @@ FROM items WHERE id = ?
 # Scoring reads only this: one B-tree, and no pages of the attempts that are being written.
 _ITEM_TEXT = "SELECT text, locale FROM items WHERE id = ?"
 
-
-MMAP_BYTES = 1 << 30  # a larger file is read the usual way past this
 
 # The most CPU time one statement of an inline list may take on the event loop's thread. The
 # benchmark's filtered list (100,000 items) needs 0.5 ms for its slowest statement, and once in

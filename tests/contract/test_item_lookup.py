@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from adapters.persistence import sqlite_lookup
-from adapters.persistence.engine import create_engine, sqlite_file
-from adapters.persistence.sqlite_lookup import MMAP_BYTES, SqliteItemLookup
+from adapters.persistence.engine import MMAP_BYTES, create_engine, sqlite_file
+from adapters.persistence.sqlite_lookup import SqliteItemLookup
 from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from application.lookups import UnitOfWorkItemLookup
 from application.ports import ItemLookup, UnitOfWorkFactory

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from adapters.persistence import migrate
-from adapters.persistence.engine import create_engine
+from adapters.persistence.engine import MMAP_BYTES, create_engine
 
 ENGINES = 12  # processes opening the database at once
 ROUNDS = 30
@@ -53,3 +53,15 @@ def test_a_migrated_file_is_already_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "fresh.db"
     migrate.upgrade(f"sqlite+aiosqlite:///{path}")
     assert journal_mode(path) == "wal"
+
+
+async def test_engine_connections_read_through_a_memory_map(migrated_sqlite_url: str) -> None:
+    # A performance setting, but one a refactor would lose silently.
+    engine = create_engine(migrated_sqlite_url)
+    try:
+        async with engine.connect() as connection:
+            mmap = (await connection.execute(text("PRAGMA mmap_size"))).scalar_one()
+            keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert (mmap, keys) == (MMAP_BYTES, 1)
