@@ -21,8 +21,11 @@ _ASYNC_SCHEMES = {
 
 MMAP_BYTES = 1 << 30  # a larger file is read the usual way past this
 
+# Concurrent writers wait this long instead of failing at once; set first on every connection.
+BUSY_TIMEOUT_PRAGMA = "PRAGMA busy_timeout=5000"
+
 _SQLITE_PRAGMAS = (
-    "PRAGMA busy_timeout=5000",  # first: concurrent writers wait instead of failing at once
+    BUSY_TIMEOUT_PRAGMA,
     "PRAGMA foreign_keys=ON",  # off by default in SQLite; cascades depend on it
     # Pages read through a memory map, not a read() and a copy each (writes are unchanged): the
     # statistics summary over 1,000,000 attempts in process 3.5 -> 2.5 ms, the practice log

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from adapters.persistence.engine import (
+    BUSY_TIMEOUT_PRAGMA,
     ensure_sqlite_directory,
     is_sqlite,
     normalise_database_url,
@@ -69,7 +70,7 @@ def _run_migrations(connection: Connection) -> None:
 def _prepare_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(BUSY_TIMEOUT_PRAGMA)  # `use_wal` below waits on it
         # Batch mode drops and recreates tables; with foreign keys enforced, dropping a parent
         # table would cascade-delete its children's rows. (SQLite's default, made explicit.)
         cursor.execute("PRAGMA foreign_keys=OFF")
