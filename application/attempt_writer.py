@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from application.ports import UnitOfWorkFactory
+from application.ports import AttemptStore
 from domain.attempts import Attempt
 from domain.errors import ItemNotFoundError
 
@@ -19,8 +19,8 @@ _Waiting = tuple[Attempt, "asyncio.Future[Attempt]"]
 
 
 class AttemptWriter:
-    def __init__(self, uow: UnitOfWorkFactory, max_batch: int = 256) -> None:
-        self._uow = uow
+    def __init__(self, store: AttemptStore, max_batch: int = 256) -> None:
+        self._store = store
         self._max_batch = max_batch
         self._waiting: list[_Waiting] = []
         self._writing: asyncio.Task[None] | None = None
@@ -51,7 +51,7 @@ class AttemptWriter:
 
     async def _write(self, batch: Sequence[_Waiting]) -> None:
         try:
-            stored = await self._store([attempt for attempt, _ in batch])
+            stored = await self._store.add_many([attempt for attempt, _ in batch])
         except ItemNotFoundError as exc:
             if len(batch) == 1:
                 _settle(batch[0][1], exc)
@@ -67,12 +67,6 @@ class AttemptWriter:
             return
         for (_, future), attempt in zip(batch, stored, strict=True):
             _settle(future, attempt)
-
-    async def _store(self, attempts: Sequence[Attempt]) -> list[Attempt]:
-        async with self._uow() as uow:
-            stored = await uow.attempts.add_many(attempts)
-            await uow.commit()
-        return stored
 
 
 def _settle(future: asyncio.Future[Attempt], outcome: Attempt | BaseException) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from application.attempt_store import UnitOfWorkAttemptStore
 from application.attempt_writer import AttemptWriter
 from application.lookups import UnitOfWorkItemLookup
 from application.ports import Clock, ItemLookup, UnitOfWorkFactory
@@ -30,7 +31,7 @@ class AttemptService:
         self._uow = uow
         self._clock = clock
         self._lookup = lookup or UnitOfWorkItemLookup(uow)
-        self._writer = writer or AttemptWriter(uow)
+        self._writer = writer or AttemptWriter(UnitOfWorkAttemptStore(uow))
 
     async def submit(self, item_id: int, text: str, duration_ms: int | None = None) -> Attempt:
         """Score `text` against the item's text and locale, and store the attempt.

@@ -82,6 +82,18 @@ class ItemLookup(Protocol):
         ...
 
 
+class AttemptStore(Protocol):
+    """Where the attempt writer commits its batches: one transaction per call."""
+
+    async def add_many(self, attempts: Sequence[Attempt]) -> builtins.list[Attempt]:
+        """As `AttemptRepository.add_many`, committed when this returns."""
+        ...
+
+    def close(self) -> None:
+        """Release what the store holds (at shutdown); a later call reopens it."""
+        ...
+
+
 class TagRepository(Protocol):
     async def add(self, tag: Tag) -> Tag:
         """Insert; raises TagAlreadyExistsError on a case-insensitive duplicate."""

@@ -9,16 +9,18 @@ from dependency_injector import containers, providers
 from adapters.audio.filesystem import FilesystemAudioStore
 from adapters.clock import SystemClock
 from adapters.persistence.engine import SqlDatabase, create_engine, sqlite_file
+from adapters.persistence.sqlite_attempt_store import SqliteAttemptStore
 from adapters.persistence.sqlite_lookup import SqliteItemLookup
 from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from adapters.queue.in_process import InProcessJobQueue
+from application.attempt_store import UnitOfWorkAttemptStore
 from application.attempt_writer import AttemptWriter
 from application.attempts import AttemptService
 from application.audio import AudioService
 from application.health import HealthService
 from application.items import ItemService
 from application.lookups import UnitOfWorkItemLookup
-from application.ports import ItemLookup, TtsGateway, UnitOfWorkFactory
+from application.ports import AttemptStore, ItemLookup, TtsGateway, UnitOfWorkFactory
 from application.stats import StatsService
 from application.synthesis import RetryPolicy, SynthesisService
 from application.tags import TagService
@@ -62,6 +64,13 @@ def choose_item_lookup(database_url: str, uow: UnitOfWorkFactory) -> ItemLookup:
     return portable if path is None else SqliteItemLookup(path, fallback=portable)
 
 
+def choose_attempt_store(database_url: str, uow: UnitOfWorkFactory) -> AttemptStore:
+    """A SQLite file takes attempts inline on its own connection; other databases in a session."""
+    portable = UnitOfWorkAttemptStore(uow)
+    path = sqlite_file(database_url)
+    return portable if path is None else SqliteAttemptStore(path, fallback=portable)
+
+
 def saq_queue(settings: Settings, retry: RetryPolicy) -> SaqJobQueue:
     """The SAQ queue on QUEUE_URL (imported here: installs without the `saq` extra still run).
 
@@ -82,7 +91,8 @@ class Container(containers.DeclarativeContainer):
     database = providers.Singleton(SqlDatabase, engine)
     uow = providers.Singleton(SqlUnitOfWorkFactory, engine)
     item_lookup = providers.Singleton(choose_item_lookup, settings.provided.database_url, uow)
-    attempt_writer = providers.Singleton(AttemptWriter, uow)
+    attempt_store = providers.Singleton(choose_attempt_store, settings.provided.database_url, uow)
+    attempt_writer = providers.Singleton(AttemptWriter, attempt_store)
     audio_store = providers.Singleton(FilesystemAudioStore, root=settings.provided.audio_dir)
 
     gateways = providers.Singleton(tts_gateways, settings)

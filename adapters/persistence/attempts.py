@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from adapters.persistence.expressions import utc_date
 from adapters.persistence.records import (
@@ -238,7 +239,7 @@ def _rollup_upsert(record: RollupRecord, dialect: str) -> Any:
     )
 
 
-async def add_to_rollups(session: AsyncSession, attempts: Sequence[Attempt]) -> None:
+def _add_to_rollups(session: Session, attempts: Sequence[Attempt]) -> None:
     """Count stored attempts in their items' and their days' rollups: one executemany per table.
 
     Rows go in key order, items before days: one lock order for every writer, so concurrent
@@ -253,8 +254,8 @@ async def add_to_rollups(session: AsyncSession, attempts: Sequence[Attempt]) -> 
         ({"day": a.created_at.astimezone(UTC).date(), **_rollup_values(a)} for a in attempts),
         key=lambda row: row["day"],
     )
-    await session.execute(_rollup_upsert(ItemAttemptStatsRecord, dialect), by_item)
-    await session.execute(_rollup_upsert(DailyAttemptStatsRecord, dialect), by_day)
+    session.execute(_rollup_upsert(ItemAttemptStatsRecord, dialect), by_item)
+    session.execute(_rollup_upsert(DailyAttemptStatsRecord, dialect), by_day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,6 +498,24 @@ def _row(attempt: Attempt) -> dict[str, Any]:
 _INSERT_ATTEMPTS = insert(AttemptRecord.__table__).returning(AttemptRecord.id)
 
 
+def store_attempts(session: Session, attempts: Sequence[Attempt]) -> list[Attempt]:
+    """`AttemptRepository.add_many` as plain synchronous code: the repository runs it in its
+    async session (`run_sync`), and `SqliteAttemptStore` on its own connection, inline."""
+    if not attempts:
+        return []
+    try:
+        ids = session.scalars(_INSERT_ATTEMPTS, [_row(a) for a in attempts])
+    except IntegrityError:
+        # The one foreign key: an item deleted since the caller looked it up.
+        raise ItemNotFoundError() from None
+    stored = [
+        replace(a, id=attempt_id, created_at=a.created_at.astimezone(UTC))
+        for a, attempt_id in zip(attempts, sorted(ids), strict=True)
+    ]
+    _add_to_rollups(session, stored)
+    return stored
+
+
 def _to_entity(record: AttemptRecord) -> Attempt:
     return Attempt(
         id=record.id,
@@ -539,19 +558,7 @@ class SqlAttemptRepository(AttemptRepository):
         return stored
 
     async def add_many(self, attempts: Sequence[Attempt]) -> list[Attempt]:
-        if not attempts:
-            return []
-        try:
-            ids = await self._session.scalars(_INSERT_ATTEMPTS, [_row(a) for a in attempts])
-        except IntegrityError:
-            # The one foreign key: an item deleted since the caller looked it up.
-            raise ItemNotFoundError() from None
-        stored = [
-            replace(a, id=attempt_id, created_at=a.created_at.astimezone(UTC))
-            for a, attempt_id in zip(attempts, sorted(ids), strict=True)
-        ]
-        await add_to_rollups(self._session, stored)
-        return stored
+        return await self._session.run_sync(store_attempts, attempts)
 
     async def get(self, attempt_id: int) -> Attempt | None:
         record = await self._session.get(AttemptRecord, attempt_id)

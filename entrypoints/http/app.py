@@ -133,6 +133,7 @@ def create_app(container: Container) -> Litestar:
             await queue.stop()
             await container.attempt_writer().close()
             container.item_lookup().close()
+            container.attempt_store().close()
             await container.engine().dispose()
 
     origins = list(settings.cors_origins)

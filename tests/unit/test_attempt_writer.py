@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.memory import MemoryStore, MemoryUnitOfWork, MemoryUnitOfWorkFactory
+from application.attempt_store import UnitOfWorkAttemptStore
 from application.attempt_writer import AttemptWriter
 from domain.attempts import Attempt
 from domain.errors import ItemNotFoundError
@@ -87,7 +88,7 @@ async def test_a_lone_attempt_is_written_at_once_and_returned_with_its_id(
     factory: CountingFactory,
 ) -> None:
     item_id = await add_item(factory)
-    writer = AttemptWriter(factory)
+    writer = AttemptWriter(UnitOfWorkAttemptStore(factory))
     stored = await writer.add(attempt(item_id, "hyvaa huomenta"))
     assert stored.id is not None and stored.text == "hyvaa huomenta"
     assert factory.entered == 1
@@ -100,7 +101,7 @@ async def test_concurrent_attempts_share_transactions_and_each_gets_its_own_row(
     """50 submitters at once: far fewer than 50 transactions, every caller answered with the
     attempt it submitted, ids ascending in submission order."""
     item_id = await add_item(factory)
-    writer = AttemptWriter(factory)
+    writer = AttemptWriter(UnitOfWorkAttemptStore(factory))
     texts = [f"hyvaa {n}" for n in range(50)]
     stored = await asyncio.gather(
         *(writer.add(attempt(item_id, text, n)) for n, text in enumerate(texts))
@@ -114,7 +115,7 @@ async def test_concurrent_attempts_share_transactions_and_each_gets_its_own_row(
 
 async def test_batches_are_capped(factory: CountingFactory) -> None:
     item_id = await add_item(factory)
-    writer = AttemptWriter(factory, max_batch=4)
+    writer = AttemptWriter(UnitOfWorkAttemptStore(factory), max_batch=4)
     await asyncio.gather(*(writer.add(attempt(item_id, f"t{n}")) for n in range(10)))
     # All ten are waiting when the writer first runs: batches of 4, 4 and 2.
     assert factory.entered == 3
@@ -127,7 +128,7 @@ async def test_an_attempt_for_a_deleted_item_fails_alone(factory: CountingFactor
     async with factory() as uow:
         await uow.items.delete(gone)
         await uow.commit()
-    writer = AttemptWriter(factory)
+    writer = AttemptWriter(UnitOfWorkAttemptStore(factory))
     results = await asyncio.gather(
         writer.add(attempt(kept, "first")),
         writer.add(attempt(kept, "second")),
@@ -144,7 +145,7 @@ async def test_a_failing_write_reaches_every_submitter_of_the_batch_and_the_next
     factory: CountingFactory,
 ) -> None:
     item_id = await add_item(factory)
-    writer = AttemptWriter(factory)
+    writer = AttemptWriter(UnitOfWorkAttemptStore(factory))
     factory.fail_with = ConnectionError("database went away")
     results = await asyncio.gather(
         *(writer.add(attempt(item_id, f"t{n}")) for n in range(5)), return_exceptions=True
@@ -159,7 +160,7 @@ async def test_a_submitter_that_goes_away_does_not_lose_its_attempt(
     factory: CountingFactory,
 ) -> None:
     item_id = await add_item(factory)
-    writer = AttemptWriter(factory)
+    writer = AttemptWriter(UnitOfWorkAttemptStore(factory))
     first = asyncio.create_task(writer.add(attempt(item_id, "kept")))
     await asyncio.sleep(0)  # the write has started
     leaving = asyncio.create_task(writer.add(attempt(item_id, "abandoned")))
@@ -172,7 +173,7 @@ async def test_a_submitter_that_goes_away_does_not_lose_its_attempt(
 
 async def test_close_waits_for_accepted_writes(factory: CountingFactory) -> None:
     item_id = await add_item(factory)
-    writer = AttemptWriter(factory)
+    writer = AttemptWriter(UnitOfWorkAttemptStore(factory))
     pending = [asyncio.create_task(writer.add(attempt(item_id, f"t{n}"))) for n in range(6)]
     await asyncio.sleep(0)
     await writer.close()

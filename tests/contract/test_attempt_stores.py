@@ -1,0 +1,298 @@
+"""AttemptStore: the portable store on memory, SQLite and Postgres, and SqliteAttemptStore (its
+statements inline, its commit on its own thread), held to one contract; then what only the
+inline store does: locks, missing files, close, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import closing
+from dataclasses import replace
+from itertools import count, pairwise
+from pathlib import Path
+
+import pytest
+
+from adapters.persistence import sqlite_attempt_store
+from adapters.persistence.engine import sqlite_file
+from adapters.persistence.sqlite_attempt_store import SqliteAttemptStore
+from application.attempt_store import UnitOfWorkAttemptStore
+from application.ports import AttemptStore, UnitOfWorkFactory
+from domain.attempts import Attempt
+from domain.errors import ItemNotFoundError
+from tests.contract.test_attempt_batches import expected_statistics, plan, seed, statistics
+from tests.contract.test_repositories import (  # the persistence contract's own fixtures
+    _factory,
+    make_attempt,
+    uow_factory,
+)
+
+__all__ = ["uow_factory"]  # fixture, used by name
+
+STORES = ["memory", "sqlite", "postgres", "sqlite-inline"]
+
+
+class CountingStore(AttemptStore):
+    """A fallback that records the batches it gets; stores through `inner`, else hands out ids
+    of its own."""
+
+    def __init__(self, inner: AttemptStore | None = None) -> None:
+        self.inner = inner
+        self.batches: list[list[Attempt]] = []
+        self._ids = count(-1, -1)
+
+    async def add_many(self, attempts: Sequence[Attempt]) -> list[Attempt]:
+        self.batches.append(list(attempts))
+        if self.inner is not None:
+            return await self.inner.add_many(attempts)
+        return [replace(a, id=next(self._ids)) for a in attempts]
+
+    def close(self) -> None:
+        if self.inner is not None:
+            self.inner.close()
+
+
+# ------------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def database_url(store_kind: str, request: pytest.FixtureRequest) -> str | None:
+    """Overrides test_repositories' `database_url` (which `uow_factory` reads)."""
+    if store_kind == "memory":
+        return None
+    fixture = "migrated_postgres_url" if store_kind == "postgres" else "migrated_sqlite_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+@pytest.fixture
+def store(
+    store_kind: str, database_url: str | None, uow_factory: UnitOfWorkFactory
+) -> Iterator[AttemptStore]:
+    portable = UnitOfWorkAttemptStore(uow_factory)
+    if store_kind != "sqlite-inline":
+        yield portable
+        return
+    path = sqlite_file(database_url or "")
+    assert path is not None
+    fallback = CountingStore(portable)
+    inline = SqliteAttemptStore(path, fallback)
+    yield inline
+    inline.close()
+    assert fallback.batches == [], "the contract cases must be stored inline"
+
+
+# ------------------------------------------------------------------------------- the contract
+
+
+async def test_a_batch_is_committed_in_order_and_counted_in_the_statistics(
+    store: AttemptStore, uow_factory: UnitOfWorkFactory
+) -> None:
+    items, singles = await seed(uow_factory)
+    batch = plan(items[:3])
+    added = await store.add_many(batch)
+
+    ids = [a.id or 0 for a in added]
+    assert all(a < b for a, b in pairwise(ids)) and ids[0] > max(a.id or 0 for a in singles)
+    assert added == [replace(a, id=i) for a, i in zip(batch, ids, strict=True)]
+    async with uow_factory() as uow:  # committed: a new unit of work reads every one back
+        assert [await uow.attempts.get(i) for i in ids] == added
+    assert await statistics(uow_factory, items) == expected_statistics(singles + batch, items)
+
+    more = plan(items, size=7, salt=3)
+    await store.add_many(more)
+    assert await store.add_many([]) == []
+    everything = singles + batch + more
+    assert await statistics(uow_factory, items) == expected_statistics(everything, items)
+
+
+async def test_a_batch_with_a_missing_item_stores_nothing_and_the_store_goes_on(
+    store: AttemptStore, uow_factory: UnitOfWorkFactory
+) -> None:
+    items, singles = await seed(uow_factory)
+    batch = plan(items[:3])
+    batch[7] = replace(batch[7], item_id=999_999)
+    with pytest.raises(ItemNotFoundError):
+        await store.add_many(batch)
+    assert await statistics(uow_factory, items) == expected_statistics(singles, items)
+
+    [after] = await store.add_many([make_attempt(items[0].id or 0)])
+    async with uow_factory() as uow:
+        assert await uow.attempts.get(after.id or 0) == after
+    assert await statistics(uow_factory, items) == expected_statistics([*singles, after], items)
+
+
+# ------------------------------------------------------------ SqliteAttemptStore on its own
+
+
+@pytest.fixture
+async def sqlite_factory(migrated_sqlite_url: str) -> AsyncIterator[UnitOfWorkFactory]:
+    async for factory in _factory(migrated_sqlite_url):
+        yield factory
+
+
+def inline_store(url: str, fallback: AttemptStore) -> SqliteAttemptStore:
+    path = sqlite_file(url)
+    assert path is not None
+    return SqliteAttemptStore(path, fallback)
+
+
+async def test_a_locked_database_goes_to_the_fallback_instead_of_waiting(
+    migrated_sqlite_url: str, sqlite_factory: UnitOfWorkFactory, traced: list[tuple[str, int]]
+) -> None:
+    """Another connection holds the write lock: the batch goes at once to the fallback (which
+    waits on the driver's thread, not on the event loop's) and is stored once; the next batch
+    is inline again, on the same connection."""
+    items, singles = await seed(sqlite_factory)
+    fallback = CountingStore(UnitOfWorkAttemptStore(sqlite_factory))
+    store = inline_store(migrated_sqlite_url, fallback)
+    first = await store.add_many(plan(items[:3], size=3))  # inline: the connection is open
+    assert fallback.batches == []
+
+    path = sqlite_file(migrated_sqlite_url)
+    holder = sqlite3.connect(path or "", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        blocked = plan(items[:3], size=4, salt=20)
+        started = time.monotonic()
+        writing = asyncio.create_task(store.add_many(blocked))
+        await asyncio.sleep(0.3)
+        assert time.monotonic() - started < 2  # nobody waited on the event loop's thread
+        assert fallback.batches == [blocked] and not writing.done()
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    through_fallback = await asyncio.wait_for(writing, 10)
+
+    after = await store.add_many(plan(items[:3], size=2, salt=40))
+    assert len(fallback.batches) == 1
+    assert [s for s, _ in traced].count("CONNECTED") == 1
+    everything = singles + first + through_fallback + after
+    assert await statistics(sqlite_factory, items) == expected_statistics(everything, items)
+    store.close()
+
+
+async def test_a_missing_file_goes_to_the_fallback_and_is_not_created(
+    tmp_path: Path, migrated_sqlite_url: str, sqlite_factory: UnitOfWorkFactory
+) -> None:
+    """mode=rw: the store never creates a database (nor writes into one without the schema);
+    once the migrations have made the file, the next batch is stored inline."""
+    items, _ = await seed(sqlite_factory)
+    path = tmp_path / "data" / "lw.db"
+    path.parent.mkdir()
+    fallback = CountingStore()
+    store = SqliteAttemptStore(path, fallback)
+    missing = plan(items[:3], size=2)
+    assert [a.id for a in await store.add_many(missing)] == [-1, -2]
+    assert list(path.parent.iterdir()) == []
+
+    path.touch()  # a file without tables yet
+    await store.add_many(missing)
+    assert len(fallback.batches) == 2 and path.stat().st_size == 0
+
+    migrated = sqlite_file(migrated_sqlite_url)
+    assert migrated is not None
+    with closing(sqlite3.connect(migrated)) as connection:  # the seeded items into the file
+        assert connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+    path.write_bytes(migrated.read_bytes())
+    stored = await store.add_many(missing)
+    assert all((a.id or 0) > 0 for a in stored) and len(fallback.batches) == 2
+    store.close()
+
+
+async def test_close_then_the_next_batch_reopens(
+    migrated_sqlite_url: str, sqlite_factory: UnitOfWorkFactory
+) -> None:
+    items, singles = await seed(sqlite_factory)
+    fallback = CountingStore()
+    store = inline_store(migrated_sqlite_url, fallback)
+    store.close()  # before any connection: nothing to close
+    added = []
+    for salt in range(3):
+        added += await store.add_many(plan(items[:3], size=3, salt=salt * 10))
+        store.close()
+        store.close()
+    assert fallback.batches == []
+    assert await statistics(sqlite_factory, items) == expected_statistics(singles + added, items)
+
+
+@pytest.fixture
+def traced(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """(statement, thread id) of what the inline store's connections run, as SQLite sees it."""
+    seen: list[tuple[str, int]] = []
+    connect = SqliteAttemptStore._connect
+
+    def tracing(self: SqliteAttemptStore) -> sqlite3.Connection:
+        connection = connect(self)
+        seen.append(("CONNECTED", threading.get_ident()))
+        connection.set_trace_callback(
+            lambda statement: seen.append((statement.split()[0], threading.get_ident()))
+        )
+        return connection
+
+    monkeypatch.setattr(SqliteAttemptStore, "_connect", tracing)
+    return seen
+
+
+async def test_statements_run_on_the_event_loop_and_the_commit_on_the_stores_thread(
+    migrated_sqlite_url: str, sqlite_factory: UnitOfWorkFactory, traced: list[tuple[str, int]]
+) -> None:
+    items, _ = await seed(sqlite_factory)
+    store = inline_store(migrated_sqlite_url, CountingStore())
+    for salt in range(2):
+        await store.add_many(plan(items[:3], size=3, salt=salt))
+    store.close()
+
+    loop_thread = threading.get_ident()
+    writes = [(s, t) for s, t in traced if s in {"BEGIN", "INSERT", "COMMIT"}]
+    steps = [s for n, (s, _) in enumerate(writes) if n == 0 or writes[n - 1][0] != s]
+    assert steps == ["BEGIN", "INSERT", "COMMIT"] * 2  # the attempts, then both rollups
+    assert {t for s, t in writes if s != "COMMIT"} == {loop_thread}
+    committers = {t for s, t in writes if s == "COMMIT"}
+    assert len(committers) == 1 and loop_thread not in committers
+
+
+async def test_a_caller_cancelled_during_the_commit_leaves_it_to_finish(
+    migrated_sqlite_url: str,
+    sqlite_factory: UnitOfWorkFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The commit cannot be taken back once on its thread: the cancelled caller waits for it
+    (the connection is never used by two threads at once), the batch is stored, and the store
+    goes on."""
+    items, singles = await seed(sqlite_factory)
+    committing = threading.Event()
+    release = threading.Event()
+    commit = sqlite_attempt_store.Session.commit
+
+    def slow_commit(session: sqlite_attempt_store.Session) -> None:
+        committing.set()
+        assert release.wait(10)
+        commit(session)
+
+    monkeypatch.setattr(sqlite_attempt_store.Session, "commit", slow_commit)
+    store = inline_store(migrated_sqlite_url, CountingStore())
+    batch = plan(items[:3], size=3)
+    writing = asyncio.create_task(store.add_many(batch))
+    assert await asyncio.to_thread(committing.wait, 10)
+    writing.cancel()
+    await asyncio.sleep(0.05)
+    assert not writing.done()  # still waiting for the commit's thread
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await writing
+
+    monkeypatch.setattr(sqlite_attempt_store.Session, "commit", commit)
+    [after] = await store.add_many([make_attempt(items[0].id or 0)])
+    store.close()
+    everything = [*singles, *batch, after]
+    assert await statistics(sqlite_factory, items) == expected_statistics(everything, items)
