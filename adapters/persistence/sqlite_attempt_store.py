@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from adapters.persistence.attempts import store_attempts
-from adapters.persistence.engine import SQLITE_PRAGMAS
+from adapters.persistence.inline_sqlite import connect_inline, sqlite_error_code
 from application.ports import AttemptStore
 from domain.attempts import Attempt
 
@@ -85,15 +84,9 @@ class SqliteAttemptStore(AttemptStore):
         return self._engine, self._committer
 
     def _connect(self) -> sqlite3.Connection:
-        # mode=rw: never create a database file the migrations have not made. Autocommit mode
-        # in the driver: the `begin` event opens each transaction. Used by one thread at a time
-        # (`_turn`), the event loop's or the committer's.
-        uri = f"file:{quote(str(self._path.resolve()))}?mode=rw"
-        connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA busy_timeout=0")
-        for pragma in SQLITE_PRAGMAS:
-            connection.execute(pragma)
-        return connection
+        # Autocommit mode in the driver: the `begin` event opens each transaction. Used by one
+        # thread at a time (`_turn`), the event loop's or the committer's.
+        return connect_inline(self._path)
 
 
 async def _on_thread(
@@ -119,5 +112,4 @@ def _begin_immediate(connection: Any) -> None:
 
 
 def _locked(exc: sqlite3.Error | DBAPIError) -> bool:
-    error = exc.orig if isinstance(exc, DBAPIError) else exc
-    return getattr(error, "sqlite_errorcode", None) in _LOCKED
+    return sqlite_error_code(exc) in _LOCKED

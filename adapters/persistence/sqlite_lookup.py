@@ -21,14 +21,13 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from adapters.persistence.engine import MMAP_BYTES
+from adapters.persistence.inline_sqlite import connect_inline, sqlite_error_code
 from adapters.persistence.items import list_items
 from application.ports import ItemLookup
 from domain.items import Item, ItemText, TtsStatus
@@ -148,16 +147,11 @@ class SqliteItemLookup(ItemLookup):
             self._connection = None
 
     def _connect(self) -> sqlite3.Connection:
-        # mode=rw: never create a database file the migrations have not made.
-        uri = f"file:{quote(str(self._path.resolve()))}?mode=rw"
         # Autocommit: each read sees the latest commit, and no read transaction stays open to
-        # hold back WAL checkpoints. The calls come from one event loop at a time.
-        connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA busy_timeout=0")
+        # hold back WAL checkpoints. Pages come through the memory map (`SQLITE_PRAGMAS`): a
+        # single item in process, over 100,000 items, 145 -> 131 µs.
+        connection = connect_inline(self._path)
         connection.execute("PRAGMA query_only=ON")
-        # Pages through a memory map, not a read() each: the OS's file cache, no copy. A single
-        # item in process, over 100,000 items: 145 -> 131 µs.
-        connection.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         return connection
 
     def _open(self) -> sqlite3.Connection:
@@ -195,5 +189,4 @@ class SqliteItemLookup(ItemLookup):
 
 
 def _interrupted(exc: sqlite3.Error | DBAPIError) -> bool:
-    error = exc.orig if isinstance(exc, DBAPIError) else exc
-    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT
+    return sqlite_error_code(exc) == sqlite3.SQLITE_INTERRUPT

@@ -210,8 +210,10 @@ async def test_a_missing_file_goes_to_the_fallback_and_is_not_created(
 
 
 async def test_close_then_the_next_batch_reopens(
-    migrated_sqlite_url: str, sqlite_factory: UnitOfWorkFactory
+    migrated_sqlite_url: str, sqlite_factory: UnitOfWorkFactory, traced: list[tuple[str, int]]
 ) -> None:
+    """`close()` at shutdown releases the connection and is not final: the next batch opens a
+    new one, inline."""
     items, singles = await seed(sqlite_factory)
     fallback = CountingStore()
     store = inline_store(migrated_sqlite_url, fallback)
@@ -222,6 +224,7 @@ async def test_close_then_the_next_batch_reopens(
         store.close()
         store.close()
     assert fallback.batches == []
+    assert [s for s, _ in traced].count("CONNECTED") == 3  # one per batch: each was closed
     assert await statistics(sqlite_factory, items) == expected_statistics(singles + added, items)
 
 
