@@ -31,7 +31,7 @@ from domain.errors import ItemNotFoundError, TagAlreadyExistsError
 from domain.items import Item, ItemText, TtsStatus, fold
 from domain.listing import ItemFilter, ItemSort
 from domain.pages import Page, PageRequest
-from domain.stats import AttemptAggregate, PracticeLogEntry, TimeWindow
+from domain.stats import AttemptAggregate, PracticeLogEntry, TimeWindow, aggregate_of
 from domain.tags import Tag
 
 
@@ -271,25 +271,7 @@ class MemoryAttemptRepository(AttemptRepository):
 
 
 def _aggregate(attempts: Iterable[Attempt]) -> AttemptAggregate:
-    ordered = sorted(attempts, key=lambda a: a.id or 0)
-    if not ordered:
-        return AttemptAggregate()
-    percentages = [a.score.percentage for a in ordered]
-    wers = [a.score.wer for a in ordered]
-    moments = [a.created_at for a in ordered]
-    return AttemptAggregate(
-        count=len(ordered),
-        percentage_sum=sum(percentages),
-        percentage_min=min(percentages),
-        percentage_max=max(percentages),
-        wer_sum=sum(wers),
-        wer_min=min(wers),
-        wer_max=max(wers),
-        timed_ms_sum=sum(a.duration_ms for a in ordered if a.duration_ms is not None),
-        untimed_count=sum(1 for a in ordered if a.duration_ms is None),
-        first_at=min(moments),
-        last_at=max(moments),
-    )
+    return aggregate_of(sorted(attempts, key=lambda a: a.id or 0))  # summed as SQL would
 
 
 class MemoryStatsRepository(StatsRepository):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from domain.attempts import Attempt
 from domain.errors import InvalidWindowError
 
 UNTIMED_ATTEMPT_MS = 30_000
@@ -55,6 +57,28 @@ class AttemptAggregate:
     def practice_minutes(self) -> float:
         total_ms = self.timed_ms_sum + UNTIMED_ATTEMPT_MS * self.untimed_count
         return round(total_ms / 60_000, 1)
+
+
+def aggregate_of(attempts: Sequence[Attempt]) -> AttemptAggregate:
+    """The aggregate of these attempts; the sums add up in the order given."""
+    if not attempts:
+        return AttemptAggregate()
+    percentages = [a.score.percentage for a in attempts]
+    wers = [a.score.wer for a in attempts]
+    moments = [a.created_at for a in attempts]
+    return AttemptAggregate(
+        count=len(attempts),
+        percentage_sum=sum(percentages),
+        percentage_min=min(percentages),
+        percentage_max=max(percentages),
+        wer_sum=sum(wers),
+        wer_min=min(wers),
+        wer_max=max(wers),
+        timed_ms_sum=sum(a.duration_ms or 0 for a in attempts),
+        untimed_count=sum(a.duration_ms is None for a in attempts),
+        first_at=min(moments),
+        last_at=max(moments),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -49,7 +49,7 @@ from domain.attempts import Attempt
 from domain.errors import ItemNotFoundError
 from domain.pages import Page, PageRequest
 from domain.scoring import AlignmentKind, AlignmentOp, Score
-from domain.stats import AttemptAggregate, TimeWindow
+from domain.stats import AttemptAggregate, TimeWindow, aggregate_of
 
 # ------------------------------------------------------------------------------- aggregates
 
@@ -182,22 +182,17 @@ _MAXIMA = ("percentage_max", "wer_max", "last_at")
 _ROLLUP = (*_SUMS, *_MINIMA, *_MAXIMA)
 
 
-def _rollup_values(attempt: Attempt) -> dict[str, Any]:
-    """One attempt as a rollup row of its own."""
-    score = attempt.score
-    return {
-        "attempt_count": 1,
-        "percentage_sum": score.percentage,
-        "percentage_min": score.percentage,
-        "percentage_max": score.percentage,
-        "wer_sum": score.wer,
-        "wer_min": score.wer,
-        "wer_max": score.wer,
-        "timed_ms_sum": attempt.duration_ms or 0,
-        "untimed_count": 1 if attempt.duration_ms is None else 0,
-        "first_at": attempt.created_at,
-        "last_at": attempt.created_at,
-    }
+RowKey = TypeVar("RowKey", int, date)  # a rollup row's key: an item id or a UTC date
+
+
+def _totals(
+    attempts: Sequence[Attempt], key: Callable[[Attempt], RowKey]
+) -> list[tuple[RowKey, AttemptAggregate]]:
+    """The batch's attempts summed per rollup row, in key order."""
+    groups: dict[RowKey, list[Attempt]] = {}
+    for attempt in attempts:
+        groups.setdefault(key(attempt), []).append(attempt)
+    return [(k, aggregate_of(groups[k])) for k in sorted(groups)]
 
 
 def _merged(
@@ -242,20 +237,21 @@ def _rollup_upsert(record: RollupRecord, dialect: str) -> Any:
 def _add_to_rollups(session: Session, attempts: Sequence[Attempt]) -> None:
     """Count stored attempts in their items' and their days' rollups: one executemany per table.
 
-    Rows go in key order, items before days: one lock order for every writer, so concurrent
-    batches on Postgres cannot deadlock.
+    The batch is summed per row first: a batch's attempts mostly share their day, which is then
+    one upsert instead of one per attempt. Rows go in key order, items before days: one lock
+    order for every writer, so concurrent batches on Postgres cannot deadlock.
     """
     dialect = session.get_bind().dialect.name
-    by_item = sorted(
-        ({"item_id": a.item_id, **_rollup_values(a)} for a in attempts),
-        key=lambda row: row["item_id"],
+    by_item = _totals(attempts, lambda a: a.item_id)
+    by_day = _totals(attempts, lambda a: a.created_at.astimezone(UTC).date())
+    session.execute(
+        _rollup_upsert(ItemAttemptStatsRecord, dialect),
+        [{"item_id": item_id} | _rollup_row(total) for item_id, total in by_item],
     )
-    by_day = sorted(
-        ({"day": a.created_at.astimezone(UTC).date(), **_rollup_values(a)} for a in attempts),
-        key=lambda row: row["day"],
+    session.execute(
+        _rollup_upsert(DailyAttemptStatsRecord, dialect),
+        [{"day": day} | _rollup_row(total) for day, total in by_day],
     )
-    session.execute(_rollup_upsert(ItemAttemptStatsRecord, dialect), by_item)
-    session.execute(_rollup_upsert(DailyAttemptStatsRecord, dialect), by_day)
 
 
 @dataclass(frozen=True, slots=True)
