@@ -23,6 +23,7 @@ import pytest
 
 from adapters.persistence import sqlite_lookup
 from adapters.persistence.engine import MMAP_BYTES, create_engine, sqlite_file
+from adapters.persistence.inline_sqlite import connect_inline
 from adapters.persistence.sqlite_lookup import SqliteItemLookup
 from adapters.persistence.unit_of_work import SqlUnitOfWorkFactory
 from application.lookups import UnitOfWorkItemLookup
@@ -476,8 +477,21 @@ async def test_a_timestamp_stored_with_an_offset_is_read_as_that_instant(
     assert got.updated_at == datetime(2026, 11, 24, 13, 12, 9, 931547, tzinfo=UTC)
 
 
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[sqlite3.Connection]:
+    """Every connection the inline lookups open, in order."""
+    connections: list[sqlite3.Connection] = []
+
+    def recording(path: Path) -> sqlite3.Connection:
+        connections.append(connect_inline(path))
+        return connections[-1]
+
+    monkeypatch.setattr(sqlite_lookup, "connect_inline", recording)
+    return connections
+
+
 async def test_a_list_over_its_time_budget_is_read_again_on_the_drivers_thread(
-    migrated_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+    migrated_sqlite_url: str, monkeypatch: pytest.MonkeyPatch, opened: list[sqlite3.Connection]
 ) -> None:
     """SQLite interrupts an inline list that runs past `INLINE_LIST_SECONDS` (here none at all)
     and the portable path answers; the connection stays open and serves the next reads inline,
@@ -498,8 +512,7 @@ async def test_a_list_over_its_time_budget_is_read_again_on_the_drivers_thread(
         monkeypatch.setattr(sqlite_lookup, "INLINE_LIST_SECONDS", 0.0)
         assert await lookup.list(where, sort, page) == expected
         assert fallback.calls == [LIST]
-        connection = lookup._connection
-        assert connection is not None  # not closed: an interruption is no fault
+        (connection,) = opened  # not closed and reopened: an interruption is no fault
         # A full scan, far more steps than the progress handler's interval: inline still.
         count = "SELECT count(*) FROM items WHERE search_text LIKE '%sana%'"
         assert connection.execute(count).fetchone() == (300,)
@@ -509,18 +522,20 @@ async def test_a_list_over_its_time_budget_is_read_again_on_the_drivers_thread(
         monkeypatch.setattr(sqlite_lookup, "INLINE_LIST_SECONDS", 60.0)
         assert await lookup.list(where, sort, page) == expected
         assert fallback.calls == [LIST]
-        assert lookup._connection is connection
+        assert opened == [connection]
         lookup.close()
     finally:
         await engine.dispose()
 
 
-async def test_the_lookup_reads_through_a_memory_map(migrated_sqlite_url: str) -> None:
+async def test_the_lookup_reads_through_a_memory_map(
+    migrated_sqlite_url: str, opened: list[sqlite3.Connection]
+) -> None:
     # A performance setting, but one a refactor would lose silently.
     path = sqlite_file(migrated_sqlite_url)
     assert path is not None
     lookup = SqliteItemLookup(path, CountingLookup())
     assert await lookup.get(1) is None  # opens its connection
-    assert lookup._connection is not None
-    assert lookup._connection.execute("PRAGMA mmap_size").fetchone() == (MMAP_BYTES,)
+    (connection,) = opened
+    assert connection.execute("PRAGMA mmap_size").fetchone() == (MMAP_BYTES,)
     lookup.close()
