@@ -473,7 +473,8 @@ def render(
         errors = loaded.errors + single.errors
         ratio = f"{row.ratio(ceiling):.0%}"
         if row.pairs:
-            ratio += f" (pairs: {', '.join(f'{r:.0%}' for r in row.pairs)})"
+            # A tenth of a point: a median of 59.7% printed as "60%" would read as met.
+            ratio = f"{row.ratio(ceiling):.1%} (pairs: {', '.join(f'{r:.1%}' for r in row.pairs)})"
         met = "" if row.case.met is None else "yes" if row.case.met(row, ceiling) else "**no**"
         if errors and met:
             met += " (errors)"
@@ -621,7 +622,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     f"{case.name}: {row.loaded.rps:,.0f} req/s, p50 {row.loaded.p50_ms:.2f} ms,"
                     f" p99 {row.loaded.p99_ms:.2f} ms, {row.loaded.cpu_ms_per_request:.2f} CPU"
                     f" ms/req; 1 conn p50 {row.single.p50_ms:.2f} ms;"
-                    f"{f' pairs {[round(r, 2) for r in row.pairs]};' if row.pairs else ''}"
+                    f"{f' pairs {[round(r, 3) for r in row.pairs]};' if row.pairs else ''}"
                     f" errors {row.loaded.errors + row.single.errors}",
                     flush=True,
                 )
