@@ -13,6 +13,7 @@ from contextlib import closing
 from dataclasses import replace
 from itertools import count, pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -298,4 +299,41 @@ async def test_a_caller_cancelled_during_the_commit_leaves_it_to_finish(
     [after] = await store.add_many([make_attempt(items[0].id or 0)])
     store.close()
     everything = [*singles, *batch, after]
+    assert await statistics(sqlite_factory, items) == expected_statistics(everything, items)
+
+
+async def test_a_commit_that_fails_on_the_stores_thread_stores_nothing_and_goes_to_the_fallback(
+    migrated_sqlite_url: str,
+    sqlite_factory: UnitOfWorkFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    traced: list[tuple[str, int]],
+) -> None:
+    """With foreign keys deferred, a missing item fails the batch at COMMIT, on the store's
+    thread, after every statement ran inline: the batch is rolled back, handed to the fallback
+    (which answers as the portable path does) and stored by neither; the next batch is inline
+    again, on a new connection."""
+    items, singles = await seed(sqlite_factory)
+
+    def begin_deferring(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("PRAGMA defer_foreign_keys=ON")  # until COMMIT or ROLLBACK
+
+    monkeypatch.setattr(sqlite_attempt_store, "_begin_immediate", begin_deferring)
+    fallback = CountingStore(UnitOfWorkAttemptStore(sqlite_factory))
+    store = inline_store(migrated_sqlite_url, fallback)
+    batch = plan(items[:3], size=4)
+    batch[2] = replace(batch[2], item_id=999_999)
+    with pytest.raises(ItemNotFoundError):
+        await store.add_many(batch)
+    assert fallback.batches == [batch]
+    loop_thread = threading.get_ident()
+    assert [s for s, t in traced if t != loop_thread] == ["COMMIT"]  # failed there, once
+    assert [s for s, _ in traced][-2:] == ["COMMIT", "ROLLBACK"]  # undone, not only closed
+    assert await statistics(sqlite_factory, items) == expected_statistics(singles, items)
+
+    after = await store.add_many(plan(items[:3], size=2, salt=30))
+    store.close()
+    assert len(fallback.batches) == 1
+    assert [s for s, _ in traced].count("CONNECTED") == 2  # the failed one was closed
+    everything = [*singles, *after]
     assert await statistics(sqlite_factory, items) == expected_statistics(everything, items)
