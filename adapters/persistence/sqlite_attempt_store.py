@@ -4,8 +4,9 @@ Through SQLAlchemy and aiosqlite a batch costs about a dozen hops to the driver'
 back (session, connection, begin, three statements, commit), and under load each hop waits for
 turns of the busy event loop. This store runs the repository's own statements
 (`store_attempts`) in a synchronous session on its own `sqlite3` connection, on the event loop's
-thread: they only change pages in memory. The commit, which waits for the disk (fsync) and now
-and then checkpoints the WAL, is the one hop, to the store's own thread.
+thread: they only change pages in memory. The commit, which waits for the disk (fsync), is the
+one hop, to the store's own thread. Checkpoints of the WAL run after it on a thread of their own
+(`WalCheckpointer`), so no batch waits for one.
 
 It never waits on a lock on the event loop's thread: another connection (the engine's, another
 process) may hold the write lock for a while. `busy_timeout=0` and `BEGIN IMMEDIATE` turn that
@@ -29,6 +30,7 @@ from sqlalchemy.pool import StaticPool
 
 from adapters.persistence.attempts import store_attempts
 from adapters.persistence.inline_sqlite import connect_inline, sqlite_error_code
+from adapters.persistence.wal_checkpointer import WalCheckpointer
 from application.ports import AttemptStore
 from domain.attempts import Attempt
 
@@ -43,6 +45,7 @@ class SqliteAttemptStore(AttemptStore):
         self._engine: Engine | None = None
         self._committer: ThreadPoolExecutor | None = None
         self._turn = asyncio.Lock()  # one transaction at a time on the connection
+        self._checkpointer = WalCheckpointer(path)
 
     async def add_many(self, attempts: Sequence[Attempt]) -> list[Attempt]:
         async with self._turn:
@@ -60,6 +63,7 @@ class SqliteAttemptStore(AttemptStore):
         if self._committer is not None:
             self._committer.shutdown()
             self._committer = None
+        self._checkpointer.close()
 
     async def _add_many(self, attempts: Sequence[Attempt]) -> list[Attempt]:
         engine, committer = self._open()
@@ -71,6 +75,7 @@ class SqliteAttemptStore(AttemptStore):
                 session.rollback()
                 raise
             await _on_thread(committer, session.commit, undo=session.rollback)
+        self._checkpointer.request()
         return stored
 
     def _open(self) -> tuple[Engine, ThreadPoolExecutor]:
