@@ -53,17 +53,21 @@ class SqliteAttemptStore(AttemptStore):
                 return await self._add_many(attempts)
             except (sqlite3.Error, DBAPIError) as exc:  # rolled back: nothing stored
                 if not _locked(exc):
-                    self.close()  # not usable yet (no file, no tables), or broken: afresh
+                    self._close_writer()  # not usable yet (no file, no tables), or broken
         return await self._fallback.add_many(attempts)
 
     def close(self) -> None:
+        self._close_writer()
+        self._checkpointer.close()  # waits for a running checkpoint: at shutdown only
+
+    def _close_writer(self) -> None:
+        """The next batch starts afresh, on a new connection."""
         if self._engine is not None:
             self._engine.dispose()  # closes the connection: StaticPool holds only that one
             self._engine = None
         if self._committer is not None:
-            self._committer.shutdown()
+            self._committer.shutdown()  # idle: the batch's commit has returned
             self._committer = None
-        self._checkpointer.close()
 
     async def _add_many(self, attempts: Sequence[Attempt]) -> list[Attempt]:
         engine, committer = self._open()

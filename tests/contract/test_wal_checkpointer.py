@@ -7,15 +7,18 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
+from adapters.persistence import sqlite_attempt_store
 from adapters.persistence.engine import sqlite_file
 from adapters.persistence.wal_checkpointer import WalCheckpointer
 from application.ports import UnitOfWorkFactory
+from domain.attempts import Attempt
 from tests.contract.test_attempt_batches import expected_statistics, plan, seed, statistics
 from tests.contract.test_attempt_stores import CountingStore, inline_store, sqlite_factory
 
@@ -62,8 +65,8 @@ async def test_a_slow_checkpoint_holds_up_no_batch_and_requests_coalesce(
     sqlite_factory: UnitOfWorkFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """While a checkpoint hangs, batches are still stored; their requests queue one checkpoint
-    behind it, which then copies everything."""
+    """While a checkpoint hangs, batches are still stored, and a broken one goes to the fallback
+    at once; their requests queue one checkpoint behind it, which then copies everything."""
     items, singles = await seed(sqlite_factory)
     started = threading.Semaphore(0)
     release = threading.Event()
@@ -77,16 +80,28 @@ async def test_a_slow_checkpoint_holds_up_no_batch_and_requests_coalesce(
         checkpoint(self)
 
     monkeypatch.setattr(WalCheckpointer, "_checkpoint", slow_checkpoint)
-    store = inline_store(migrated_sqlite_url, CountingStore())
+    fallback = CountingStore()
+    store = inline_store(migrated_sqlite_url, fallback)
     stored = await store.add_many(plan(items[:3], size=3))
     assert await asyncio.to_thread(started.acquire, True, 10)  # the first checkpoint hangs
     for salt in range(1, 6):
         stored += await asyncio.wait_for(store.add_many(plan(items[:3], size=3, salt=salt)), 5)
     assert len(runs) == 1 and in_database_file(database) == 0
 
+    def broken_file(*_: object) -> list[Attempt]:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    with monkeypatch.context() as patch:  # the store starts afresh without waiting for it
+        patch.setattr(sqlite_attempt_store, "store_attempts", broken_file)
+        began = time.monotonic()
+        rejected = plan(items[:3], size=2, salt=50)
+        assert [a.id for a in await store.add_many(rejected)] == [-1, -2]
+        assert time.monotonic() - began < 2 and fallback.batches == [rejected]
+    stored += await store.add_many(plan(items[:3], size=2, salt=60))
+
     release.set()
     store.close()
-    assert len(runs) == 2  # the hung one, and one for the five batches behind it
+    assert len(runs) == 2  # the hung one, and one for the batches behind it
     assert threading.get_ident() not in runs
     assert in_database_file(database) == len(singles + stored)
     assert await statistics(sqlite_factory, items) == expected_statistics(singles + stored, items)
