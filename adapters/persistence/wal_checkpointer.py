@@ -32,6 +32,7 @@ class WalCheckpointer:
         self._connection: sqlite3.Connection | None = None  # used on the thread only
         self._thread: ThreadPoolExecutor | None = None
         self._next: Future[None] | None = None
+        self._failing = False  # one warning per run of failures, not one per commit
 
     def request(self) -> None:
         """Copy what has been committed so far into the database file, soon, on the thread.
@@ -65,7 +66,13 @@ class WalCheckpointer:
         except sqlite3.Error:
             # Nothing is lost: the pages stay in the log, the writer's auto-checkpoint is the
             # backstop, and the next request starts on a new connection.
-            log.warning("WAL checkpoint of %s failed", self._path.name, exc_info=True)
+            if not self._failing:
+                log.warning("WAL checkpoint of %s failed", self._path.name, exc_info=True)
+                self._failing = True
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+        else:
+            if self._failing:
+                log.info("WAL checkpoints of %s work again", self._path.name)
+                self._failing = False
