@@ -25,10 +25,10 @@ from tests.contract.test_attempt_stores import CountingStore, inline_store, sqli
 __all__ = ["sqlite_factory"]  # fixture, used by name
 
 
-def in_database_file(path: Path) -> int:
-    """Attempts in the database file itself, as if the WAL were not there."""
+def in_database_file(path: Path, table: str = "attempts") -> int:
+    """Rows in the database file itself, as if the WAL were not there."""
     with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as connection:
-        count: int = connection.execute("SELECT count(*) FROM attempts").fetchone()[0]
+        count: int = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         return count
 
 
@@ -126,14 +126,9 @@ async def test_failing_checkpoints_are_logged_once_and_the_next_starts_afresh(
         writer.execute("PRAGMA wal_autocheckpoint=0")
         writer.execute("CREATE TABLE attempts (id INTEGER PRIMARY KEY)")
         writer.execute("INSERT INTO attempts VALUES (1), (2)")
-        assert not _has_tables(path)  # all in the WAL so far
+        assert in_database_file(path, "sqlite_master") == 0  # all in the WAL so far
         checkpointer.request()
         checkpointer.close()
         assert in_database_file(path) == 2
     assert caplog.records[-1].getMessage() == "WAL checkpoints of later.db work again"
     assert len(caplog.records) == 2
-
-
-def _has_tables(path: Path) -> bool:
-    with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as connection:
-        return connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
