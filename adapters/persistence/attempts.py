@@ -9,7 +9,7 @@ item goes through `delete_item_attempts`, which takes the item's attempts out of
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -213,7 +213,7 @@ def _merged(
 
 
 @cache
-def _rollup_upsert(record: RollupRecord, dialect: str) -> Any:
+def rollup_upsert(record: RollupRecord, dialect: str) -> Any:
     """Insert the row, or add it to the stored one: one atomic statement either way.
 
     Built once per table and dialect with bind parameters, so each write only binds values.
@@ -234,24 +234,29 @@ def _rollup_upsert(record: RollupRecord, dialect: str) -> Any:
     )
 
 
-def _add_to_rollups(session: Session, attempts: Sequence[Attempt]) -> None:
-    """Count stored attempts in their items' and their days' rollups: one executemany per table.
+def rollup_rows(
+    attempts: Sequence[Attempt],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The stored attempts summed per item and per UTC day: the rows to add to each rollup.
 
     The batch is summed per row first: a batch's attempts mostly share their day, which is then
-    one upsert instead of one per attempt. Rows go in key order, items before days: one lock
-    order for every writer, so concurrent batches on Postgres cannot deadlock.
+    one upsert instead of one per attempt. Rows go in key order, and a writer adds items before
+    days: one lock order for every writer, so concurrent batches on Postgres cannot deadlock.
     """
-    dialect = session.get_bind().dialect.name
     by_item = _totals(attempts, lambda a: a.item_id)
     by_day = _totals(attempts, lambda a: a.created_at.astimezone(UTC).date())
-    session.execute(
-        _rollup_upsert(ItemAttemptStatsRecord, dialect),
+    return (
         [{"item_id": item_id} | _rollup_row(total) for item_id, total in by_item],
-    )
-    session.execute(
-        _rollup_upsert(DailyAttemptStatsRecord, dialect),
         [{"day": day} | _rollup_row(total) for day, total in by_day],
     )
+
+
+def _add_to_rollups(session: Session, attempts: Sequence[Attempt]) -> None:
+    """Count stored attempts in their items' and their days' rollups: one executemany per table."""
+    dialect = session.get_bind().dialect.name
+    by_item, by_day = rollup_rows(attempts)
+    session.execute(rollup_upsert(ItemAttemptStatsRecord, dialect), by_item)
+    session.execute(rollup_upsert(DailyAttemptStatsRecord, dialect), by_day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,7 +474,8 @@ def _alignment(document: list[dict[str, Any]]) -> tuple[AlignmentOp, ...]:
     return tuple(AlignmentOp(AlignmentKind(op["op"]), op["ref"], op["hyp"]) for op in document)
 
 
-def _row(attempt: Attempt) -> dict[str, Any]:
+def attempt_row(attempt: Attempt) -> dict[str, Any]:
+    """The attempts table's columns (all but the id) for a new attempt."""
     score = attempt.score
     return {
         "item_id": attempt.item_id,
@@ -494,20 +500,26 @@ def _row(attempt: Attempt) -> dict[str, Any]:
 _INSERT_ATTEMPTS = insert(AttemptRecord.__table__).returning(AttemptRecord.id)
 
 
-def store_attempts(session: Session, attempts: Sequence[Attempt]) -> list[Attempt]:
-    """`AttemptRepository.add_many` as plain synchronous code: the repository runs it in its
-    async session (`run_sync`), and `SqliteAttemptStore` on its own connection, inline."""
-    if not attempts:
-        return []
-    try:
-        ids = session.scalars(_INSERT_ATTEMPTS, [_row(a) for a in attempts])
-    except IntegrityError:
-        # The one foreign key: an item deleted since the caller looked it up.
-        raise ItemNotFoundError() from None
-    stored = [
+def with_ids(attempts: Sequence[Attempt], ids: Iterable[int]) -> list[Attempt]:
+    """The attempts as stored, given the ids their multi-row INSERT … RETURNING handed out."""
+    return [
         replace(a, id=attempt_id, created_at=a.created_at.astimezone(UTC))
         for a, attempt_id in zip(attempts, sorted(ids), strict=True)
     ]
+
+
+def store_attempts(session: Session, attempts: Sequence[Attempt]) -> list[Attempt]:
+    """`AttemptRepository.add_many` as plain synchronous code, which the repository runs in its
+    async session (`run_sync`). `SqliteAttemptStore` runs the same statements, compiled once,
+    on a `sqlite3` connection of its own."""
+    if not attempts:
+        return []
+    try:
+        ids = session.scalars(_INSERT_ATTEMPTS, [attempt_row(a) for a in attempts])
+    except IntegrityError:
+        # The one foreign key: an item deleted since the caller looked it up.
+        raise ItemNotFoundError() from None
+    stored = with_ids(attempts, ids)
     _add_to_rollups(session, stored)
     return stored
 

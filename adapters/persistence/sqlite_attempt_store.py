@@ -2,11 +2,12 @@
 
 Through SQLAlchemy and aiosqlite a batch costs about a dozen hops to the driver's thread and
 back (session, connection, begin, three statements, commit), and under load each hop waits for
-turns of the busy event loop. This store runs the repository's own statements
-(`store_attempts`) in a synchronous session on its own `sqlite3` connection, on the event loop's
-thread: they only change pages in memory. The commit, which waits for the disk (fsync), is the
-one hop, to the store's own thread. Checkpoints of the WAL run after it on a thread of their own
-(`WalCheckpointer`), so no batch waits for one.
+turns of the busy event loop. This store runs the repository's own statements (the multi-row
+INSERT of `store_attempts` and its two rollup upserts), compiled once (`CompiledStatement`), on a
+plain `sqlite3` connection of its own, on the event loop's thread: they only change pages in
+memory. The commit, which waits for the disk (fsync), is the one hop, to the store's own thread.
+Checkpoints of the WAL run after it on a thread of their own (`WalCheckpointer`), so no batch
+waits for one.
 
 It never waits on a lock on the event loop's thread: another connection (the engine's, another
 process) may hold the write lock for a while. `busy_timeout=0` and `BEGIN IMMEDIATE` turn that
@@ -20,19 +21,34 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import cast
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import Table, bindparam, insert
 
-from adapters.persistence.attempts import store_attempts
-from adapters.persistence.inline_sqlite import connect_inline, sqlite_error_code
+from adapters.persistence.attempts import (
+    RollupRecord,
+    attempt_row,
+    rollup_rows,
+    rollup_upsert,
+    with_ids,
+)
+from adapters.persistence.inline_sqlite import (
+    CompiledStatement,
+    connect_inline,
+    row_key,
+    sqlite_error_code,
+)
+from adapters.persistence.records import (
+    AttemptRecord,
+    DailyAttemptStatsRecord,
+    ItemAttemptStatsRecord,
+)
 from adapters.persistence.wal_checkpointer import WalCheckpointer
 from application.ports import AttemptStore
 from domain.attempts import Attempt
+from domain.errors import ItemNotFoundError
 
 # Another connection holds the lock: keep this connection, the next batch may find it free.
 _LOCKED = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
@@ -42,16 +58,18 @@ class SqliteAttemptStore(AttemptStore):
     def __init__(self, path: Path, fallback: AttemptStore) -> None:
         self._path = path
         self._fallback = fallback
-        self._engine: Engine | None = None
+        self._connection: sqlite3.Connection | None = None
         self._committer: ThreadPoolExecutor | None = None
         self._turn = asyncio.Lock()  # one transaction at a time on the connection
         self._checkpointer = WalCheckpointer(path)
 
     async def add_many(self, attempts: Sequence[Attempt]) -> list[Attempt]:
+        if not attempts:
+            return []
         async with self._turn:
             try:
                 return await self._add_many(attempts)
-            except (sqlite3.Error, DBAPIError) as exc:  # rolled back: nothing stored
+            except sqlite3.Error as exc:  # rolled back: nothing stored
                 if not _locked(exc):
                     self._close_writer()  # not usable yet (no file, no tables), or broken
         return await self._fallback.add_many(attempts)
@@ -62,40 +80,95 @@ class SqliteAttemptStore(AttemptStore):
 
     def _close_writer(self) -> None:
         """The next batch starts afresh, on a new connection."""
-        if self._engine is not None:
-            self._engine.dispose()  # closes the connection: StaticPool holds only that one
-            self._engine = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
         if self._committer is not None:
             self._committer.shutdown()  # idle: the batch's commit has returned
             self._committer = None
 
     async def _add_many(self, attempts: Sequence[Attempt]) -> list[Attempt]:
-        engine, committer = self._open()
-        with Session(engine) as session:
-            try:
-                session.begin()
-                stored = store_attempts(session, attempts)
-            except BaseException:
-                session.rollback()
-                raise
-            await _on_thread(committer, session.commit, undo=session.rollback)
+        connection, committer = self._open()
+        _begin(connection)
+        try:
+            stored = write_batch(connection, attempts)
+        except BaseException:
+            _rollback(connection)
+            raise
+        await _on_thread(
+            committer, partial(_commit, connection), undo=partial(_rollback, connection)
+        )
         self._checkpointer.request()
         return stored
 
-    def _open(self) -> tuple[Engine, ThreadPoolExecutor]:
-        if self._engine is None:
-            self._engine = create_engine("sqlite://", creator=self._connect, poolclass=StaticPool)
-            # The write lock at BEGIN, before anything is written: with busy_timeout=0 a lock
-            # held elsewhere fails the batch at once, instead of at its first write.
-            event.listen(self._engine, "begin", _begin_immediate)
+    def _open(self) -> tuple[sqlite3.Connection, ThreadPoolExecutor]:
+        if self._connection is None:
+            self._connection = self._connect()
         if self._committer is None:
             self._committer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-attempt-commit")
-        return self._engine, self._committer
+        return self._connection, self._committer
 
     def _connect(self) -> sqlite3.Connection:
-        # Autocommit mode in the driver: the `begin` event opens each transaction. Used by one
-        # thread at a time (`_turn`), the event loop's or the committer's.
+        # Autocommit mode in the driver: `_begin` opens each transaction. Used by one thread at
+        # a time (`_turn`), the event loop's or the committer's.
         return connect_inline(self._path)
+
+
+def write_batch(connection: sqlite3.Connection, attempts: Sequence[Attempt]) -> list[Attempt]:
+    """`store_attempts` on a plain connection, in its open transaction: the attempts in one
+    multi-row INSERT … RETURNING, then the sums of the batch added to both rollups."""
+    rows = [attempt_row(a) for a in attempts]
+    insert_rows = _insert_attempts(len(rows))
+    try:
+        ids = [row[0] for row in connection.execute(insert_rows.sql, insert_rows.parameters(rows))]
+    except sqlite3.IntegrityError:
+        # The one foreign key: an item deleted since the caller looked it up.
+        raise ItemNotFoundError() from None
+    stored = with_ids(attempts, ids)
+    by_item, by_day = rollup_rows(stored)
+    for upsert, sums in ((_ADD_TO_ITEMS, by_item), (_ADD_TO_DAYS, by_day)):
+        connection.executemany(upsert.sql, [upsert.row(row) for row in sums])
+    return stored
+
+
+_ATTEMPTS = cast(Table, AttemptRecord.__table__)
+_ATTEMPT_COLUMNS = [column.name for column in _ATTEMPTS.columns if column.name != "id"]
+
+
+@cache  # one per batch size: the writer's batches hold at most a few hundred attempts
+def _insert_attempts(rows: int) -> CompiledStatement:
+    values = [
+        {key: bindparam(row_key(key, n), type_=_ATTEMPTS.c[key].type) for key in _ATTEMPT_COLUMNS}
+        for n in range(rows)
+    ]
+    statement = insert(_ATTEMPTS).values(values).returning(_ATTEMPTS.c.id)
+    return CompiledStatement(statement, _ATTEMPT_COLUMNS, rows)
+
+
+def _upsert(record: RollupRecord) -> CompiledStatement:
+    table = cast(Table, record.__table__)
+    return CompiledStatement(rollup_upsert(record, "sqlite"), [c.name for c in table.columns])
+
+
+_ADD_TO_ITEMS = _upsert(ItemAttemptStatsRecord)
+_ADD_TO_DAYS = _upsert(DailyAttemptStatsRecord)
+
+
+def _begin(connection: sqlite3.Connection) -> None:
+    # The write lock at BEGIN, before anything is written: with busy_timeout=0 a lock held
+    # elsewhere fails the batch at once, instead of at its first write.
+    connection.execute("BEGIN IMMEDIATE")
+
+
+def _commit(connection: sqlite3.Connection) -> None:
+    connection.execute("COMMIT")
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    # A failed COMMIT (a deferred constraint) leaves the transaction open; a failed BEGIN
+    # opened none.
+    if connection.in_transaction:
+        connection.execute("ROLLBACK")
 
 
 async def _on_thread(
@@ -116,9 +189,5 @@ async def _on_thread(
         raise
 
 
-def _begin_immediate(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _locked(exc: sqlite3.Error | DBAPIError) -> bool:
+def _locked(exc: sqlite3.Error) -> bool:
     return sqlite_error_code(exc) in _LOCKED

@@ -13,7 +13,6 @@ from contextlib import closing
 from dataclasses import replace
 from itertools import count, pairwise
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -147,6 +146,46 @@ def inline_store(url: str, fallback: AttemptStore) -> SqliteAttemptStore:
     return SqliteAttemptStore(path, fallback)
 
 
+def stored_rows(path: Path) -> dict[str, list[tuple[str, ...]]]:
+    """Every row of the tables an attempt batch writes, each value as SQLite's own literal
+    (`quote()`: its storage class and exact text or number)."""
+    rows = {}
+    with closing(sqlite3.connect(path)) as connection:
+        for table in ("attempts", "item_attempt_stats", "daily_attempt_stats"):
+            columns = [c[1] for c in connection.execute(f"PRAGMA table_info({table})")]
+            literals = ", ".join(f"quote({c})" for c in columns)
+            rows[table] = connection.execute(
+                f"SELECT {literals} FROM {table} ORDER BY 1"
+            ).fetchall()
+    return rows
+
+
+async def test_the_inline_store_writes_the_rows_the_portable_path_writes(
+    migrated_sqlite_url: str, sqlite_factory: UnitOfWorkFactory, tmp_path: Path
+) -> None:
+    """Its statements are compiled once and bound without a session: the same batches, stored
+    on two copies of one database, leave the same bytes in every column (timestamps, JSON,
+    floats), so that every reader sees one format."""
+    path = sqlite_file(migrated_sqlite_url)
+    assert path is not None
+    items, _ = await seed(sqlite_factory)
+    twin = tmp_path / "twin.db"
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("VACUUM INTO ?", (str(twin),))
+    twin_url = f"sqlite+aiosqlite:///{twin}"
+    batches = [plan(items, size=n, salt=10 * n) for n in (1, 7, 20)]
+    batches.append([replace(a, duration_ms=None) for a in plan(items[:1], size=2, salt=3)])
+
+    inline = inline_store(migrated_sqlite_url, CountingStore())
+    async for twin_factory in _factory(twin_url):
+        portable = UnitOfWorkAttemptStore(twin_factory)
+        for batch in batches:
+            assert await inline.add_many(batch) == await portable.add_many(batch)
+    inline.close()
+    assert stored_rows(path) == stored_rows(twin)
+    assert len(stored_rows(path)["attempts"]) == 5 + sum(map(len, batches))
+
+
 async def test_a_locked_database_goes_to_the_fallback_instead_of_waiting(
     migrated_sqlite_url: str, sqlite_factory: UnitOfWorkFactory, traced: list[tuple[str, int]]
 ) -> None:
@@ -276,14 +315,14 @@ async def test_a_caller_cancelled_during_the_commit_leaves_it_to_finish(
     items, singles = await seed(sqlite_factory)
     committing = threading.Event()
     release = threading.Event()
-    commit = sqlite_attempt_store.Session.commit
+    commit = sqlite_attempt_store._commit
 
-    def slow_commit(session: sqlite_attempt_store.Session) -> None:
+    def slow_commit(connection: sqlite3.Connection) -> None:
         committing.set()
         assert release.wait(10)
-        commit(session)
+        commit(connection)
 
-    monkeypatch.setattr(sqlite_attempt_store.Session, "commit", slow_commit)
+    monkeypatch.setattr(sqlite_attempt_store, "_commit", slow_commit)
     store = inline_store(migrated_sqlite_url, CountingStore())
     batch = plan(items[:3], size=3)
     writing = asyncio.create_task(store.add_many(batch))
@@ -295,7 +334,7 @@ async def test_a_caller_cancelled_during_the_commit_leaves_it_to_finish(
     with pytest.raises(asyncio.CancelledError):
         await writing
 
-    monkeypatch.setattr(sqlite_attempt_store.Session, "commit", commit)
+    monkeypatch.setattr(sqlite_attempt_store, "_commit", commit)
     [after] = await store.add_many([make_attempt(items[0].id or 0)])
     store.close()
     everything = [*singles, *batch, after]
@@ -314,11 +353,11 @@ async def test_a_commit_that_fails_on_the_stores_thread_stores_nothing_and_goes_
     again, on a new connection."""
     items, singles = await seed(sqlite_factory)
 
-    def begin_deferring(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-        connection.exec_driver_sql("PRAGMA defer_foreign_keys=ON")  # until COMMIT or ROLLBACK
+    def begin_deferring(connection: sqlite3.Connection) -> None:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("PRAGMA defer_foreign_keys=ON")  # until COMMIT or ROLLBACK
 
-    monkeypatch.setattr(sqlite_attempt_store, "_begin_immediate", begin_deferring)
+    monkeypatch.setattr(sqlite_attempt_store, "_begin", begin_deferring)
     fallback = CountingStore(UnitOfWorkAttemptStore(sqlite_factory))
     store = inline_store(migrated_sqlite_url, fallback)
     batch = plan(items[:3], size=4)

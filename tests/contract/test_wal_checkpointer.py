@@ -92,7 +92,7 @@ async def test_a_slow_checkpoint_holds_up_no_batch_and_requests_coalesce(
         raise sqlite3.DatabaseError("database disk image is malformed")
 
     with monkeypatch.context() as patch:  # the store starts afresh without waiting for it
-        patch.setattr(sqlite_attempt_store, "store_attempts", broken_file)
+        patch.setattr(sqlite_attempt_store, "write_batch", broken_file)
         began = time.monotonic()
         rejected = plan(items[:3], size=2, salt=50)
         assert [a.id for a in await store.add_many(rejected)] == [-1, -2]
