@@ -26,7 +26,7 @@ from entrypoints.http.controllers.items import ItemController
 from entrypoints.http.controllers.stats import StatsController
 from entrypoints.http.controllers.tags import TagController
 from entrypoints.http.errors import EXCEPTION_HANDLERS
-from entrypoints.http.metrics import PROMETHEUS, metrics
+from entrypoints.http.metrics import RequestMetricsMiddleware, metrics
 from entrypoints.http.middleware import RequestContextMiddleware
 from entrypoints.http.security import ApiKeyGuard
 
@@ -170,7 +170,7 @@ def create_app(container: Container) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=_require_json,
         guards=[ApiKeyGuard(settings.api_keys)] if settings.api_keys else [],
-        middleware=[PROMETHEUS.middleware],
+        middleware=[RequestMetricsMiddleware],
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],

@@ -2,43 +2,72 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.di import NamedDependency
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 
 from adapters.metrics import QUEUE_DEPTH
 
+_LABELS = ("method", "path", "status_code")  # path: the route template, one series per route
+REQUESTS = Counter("last_whisper_requests", "Requests answered, by route and status", _LABELS)
+REQUEST_SECONDS = Histogram(
+    "last_whisper_request_duration_seconds",
+    "Time from routing to the end of the response, by route and status",
+    _LABELS,
+)
+_UNMEASURED = frozenset({"/metrics"})
 
-class RouteTemplateMiddleware(PrometheusMiddleware):
-    """Label requests with the route template read straight from the scope.
+# (method, route template, status) -> that request's two series. Bounded: routes, methods and
+# the statuses they answer with are each a handful.
+_Series = tuple[Counter, Histogram]
+_series: dict[tuple[str, str, int], _Series] = {}
 
-    The stock labels parse the request's whole URL (host, port, query) and then, with
-    `group_path`, keep only the template: ~5 µs per request whose path is new, i.e. for every
-    item id, spent on a value it throws away.
+
+def _series_of(key: tuple[str, str, int]) -> _Series:
+    found = _series.get(key)
+    if found is None:
+        labels = (key[0], key[1], str(key[2]))
+        found = _series[key] = (REQUESTS.labels(*labels), REQUEST_SECONDS.labels(*labels))
+    return found
+
+
+class RequestMetricsMiddleware:
+    """Count each routed request and time it, by method, route template and status.
+
+    Litestar's Prometheus plugin did this for ~20 µs per request, a third of what a hello-world
+    request costs here: a `Request` object, label dicts, and four look-ups of a series by its
+    label values (lock, tuple, dict). This keeps each series once found.
+
+    Route middleware: it runs once a route has matched, so `path_template` is in the scope and
+    unknown paths make no series.
     """
 
-    def _get_default_labels(self, request: Request[Any, Any, Any]) -> dict[str, str | int]:
-        scope = request.scope
-        return {
-            "method": scope["method"] if scope["type"] == "http" else scope["type"],
-            "path": scope["path_template"],
-            "status_code": 200,
-            "app_name": self._config.app_name,
-        }
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = scope.get("path_template")
+        if scope["type"] != "http" or route is None or route in _UNMEASURED:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the route raises past its exception handlers
 
-# Route templates, not raw paths, as labels: /v1/items/{item_id} is one series, not one per id.
-PROMETHEUS = PrometheusConfig(
-    app_name="last_whisper",
-    prefix="last_whisper",
-    group_path=True,
-    exclude=["/metrics"],
-    exclude_unhandled_paths=True,
-    middleware_class=RouteTemplateMiddleware,
-)
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            count, seconds = _series_of((scope["method"], route, status))
+            count.inc()
+            seconds.observe(time.perf_counter() - started)
 
 
 @get("/metrics", include_in_schema=False)
