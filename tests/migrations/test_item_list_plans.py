@@ -34,10 +34,8 @@ BENCH_ITEMS_STATS = {
     "ix_items_locale_created_at_id": "100000 33334 1 1",
 }
 BENCH_ATTEMPTS_STATS = {
-    "ix_attempts_created_at": "1000000 1",
     "ix_attempts_created_at_item_id_percentage_wer_duration_ms": "1000000 1 1 1 1 1",
     "ix_attempts_item_id_created_at": "1000000 11 1",
-    "ix_attempts_item_id_created_at_percentage_wer_duration_ms": "1000000 11 1 1 1 1",
 }
 CREATED_BY_0005 = {
     "ix_items_locale",
