@@ -116,11 +116,21 @@ class SqliteAttemptStore(AttemptStore):
 
 def write_batch(connection: sqlite3.Connection, attempts: Sequence[Attempt]) -> list[Attempt]:
     """`store_attempts` on a plain connection, in its open transaction: the attempts in one
-    multi-row INSERT … RETURNING, then the sums of the batch added to both rollups."""
+    multi-row INSERT … RETURNING (more if the build's SQLite takes fewer parameters than the
+    batch has), then the sums of the batch added to both rollups."""
     rows = [attempt_row(a) for a in attempts]
-    insert_rows = _insert_attempts(len(rows))
+    # 32,766 parameters by default, 999 before SQLite 3.32: chunks of whole rows that fit.
+    per_statement = max(
+        1, connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(_ATTEMPT_COLUMNS)
+    )
+    ids: list[int] = []
     try:
-        ids = [row[0] for row in connection.execute(insert_rows.sql, insert_rows.parameters(rows))]
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            insert_rows = _insert_attempts(len(chunk))
+            ids += [
+                row[0] for row in connection.execute(insert_rows.sql, insert_rows.parameters(chunk))
+            ]
     except sqlite3.IntegrityError:
         # The one foreign key: an item deleted since the caller looked it up.
         raise ItemNotFoundError() from None

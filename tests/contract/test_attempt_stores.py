@@ -186,6 +186,37 @@ async def test_the_inline_store_writes_the_rows_the_portable_path_writes(
     assert len(stored_rows(path)["attempts"]) == 5 + sum(map(len, batches))
 
 
+async def test_a_batch_larger_than_one_statement_takes_is_split_and_stored_whole(
+    migrated_sqlite_url: str, sqlite_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite builds differ in how many parameters a statement takes (999 before 3.32): the
+    INSERT goes in chunks of whole rows that fit, in one transaction, still inline."""
+    items, singles = await seed(sqlite_factory)
+    inserts: list[str] = []
+    connect = SqliteAttemptStore._connect
+
+    def limited(self: SqliteAttemptStore) -> sqlite3.Connection:
+        connection = connect(self)
+        connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 30)  # two rows of 12
+        connection.set_trace_callback(
+            lambda sql: inserts.append(sql) if sql.startswith("INSERT INTO attempts") else None
+        )
+        return connection
+
+    monkeypatch.setattr(SqliteAttemptStore, "_connect", limited)
+    fallback = CountingStore()
+    store = inline_store(migrated_sqlite_url, fallback)
+    batch = plan(items[:3], size=5)
+    added = await store.add_many(batch)
+    store.close()
+
+    assert fallback.batches == [] and len(inserts) == 3  # 2 + 2 + 1 rows
+    ids = [a.id or 0 for a in added]
+    assert all(a < b for a, b in pairwise(ids))
+    assert added == [replace(a, id=i) for a, i in zip(batch, ids, strict=True)]
+    assert await statistics(sqlite_factory, items) == expected_statistics(singles + batch, items)
+
+
 async def test_a_locked_database_goes_to_the_fallback_instead_of_waiting(
     migrated_sqlite_url: str, sqlite_factory: UnitOfWorkFactory, traced: list[tuple[str, int]]
 ) -> None:
