@@ -136,7 +136,8 @@ def write_batch(connection: sqlite3.Connection, attempts: Sequence[Attempt]) -> 
         raise ItemNotFoundError() from None
     stored = with_ids(attempts, ids)
     by_item, by_day = rollup_rows(stored)
-    for upsert, sums in ((_ADD_TO_ITEMS, by_item), (_ADD_TO_DAYS, by_day)):
+    for record, sums in ((ItemAttemptStatsRecord, by_item), (DailyAttemptStatsRecord, by_day)):
+        upsert = _add_to(record)
         connection.executemany(upsert.sql, [upsert.row(row) for row in sums])
     return stored
 
@@ -155,13 +156,10 @@ def _insert_attempts(rows: int) -> CompiledStatement:
     return CompiledStatement(statement, _ATTEMPT_COLUMNS, rows)
 
 
-def _upsert(record: RollupRecord) -> CompiledStatement:
+@cache
+def _add_to(record: RollupRecord) -> CompiledStatement:
     table = cast(Table, record.__table__)
     return CompiledStatement(rollup_upsert(record, "sqlite"), [c.name for c in table.columns])
-
-
-_ADD_TO_ITEMS = _upsert(ItemAttemptStatsRecord)
-_ADD_TO_DAYS = _upsert(DailyAttemptStatsRecord)
 
 
 def _begin(connection: sqlite3.Connection) -> None:
