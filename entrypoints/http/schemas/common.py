@@ -49,10 +49,20 @@ WordErrorRate = Annotated[
 
 def timestamp(moment: datetime) -> str:
     """RFC 3339 UTC with exactly 6 fractional digits and `Z` (API §1.4)."""
-    # isoformat is several times faster than strftime; "+00:00" is 6 characters.
+    # %-formatting the fields: 0.8 µs, against 1.4 µs for an f-string with the same specifiers
+    # and 2.3 µs for isoformat (which asks the zone for its offset) or strftime. An item has two
+    # timestamps, a page of items forty and more.
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    )
 
 
 class ErrorProblem(Schema):
