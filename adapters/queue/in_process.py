@@ -45,6 +45,7 @@ class InProcessJobQueue(JobQueue):
     async def start(self) -> None:
         self._stopping = False
         if not self._workers:
+            self._queue = _moved(self._queue)
             self._workers = [
                 asyncio.create_task(self._work(), name=f"tts-worker-{n}")
                 for n in range(self._worker_count)
@@ -78,3 +79,12 @@ class InProcessJobQueue(JobQueue):
                 record_job(outcome, time.perf_counter() - started)
                 self._known.discard(job.job_id)
                 self._queue.task_done()
+
+
+def _moved(queue: asyncio.Queue[SynthesisJob]) -> asyncio.Queue[SynthesisJob]:
+    """The waiting jobs in a new queue. An asyncio queue belongs to the event loop of its first
+    wait, and the app may start again on another loop (a second test client, say)."""
+    fresh: asyncio.Queue[SynthesisJob] = asyncio.Queue()
+    while not queue.empty():
+        fresh.put_nowait(queue.get_nowait())
+    return fresh

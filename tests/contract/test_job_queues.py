@@ -298,3 +298,33 @@ async def test_a_job_survives_its_worker_being_killed(harness: Harness, tmp_path
     assert harness.recorder.runs == [job]
     # heartbeat (2 s) + sweep (1 s) + abort wait (0.5 s), with slack for a loaded machine
     assert time.monotonic() - began < 12
+
+
+def test_the_in_process_queue_starts_again_on_a_new_event_loop() -> None:
+    """The app may start again on another event loop with the same container (a second test
+    client, say). Workers that waited on the first loop must not leave the queue tied to it,
+    and jobs queued but not run there run on the next."""
+    ran: list[SynthesisJob] = []
+
+    async def record(job: SynthesisJob) -> str:
+        ran.append(job)
+        return "synthesized"
+
+    queue = InProcessJobQueue(handler=record, workers=2)
+
+    async def first_run() -> None:
+        await queue.start()
+        await asyncio.sleep(0.05)  # the workers wait on the empty queue
+        await queue.stop()
+        await queue.enqueue([SynthesisJob(1, 1)])  # queued while stopped
+
+    async def second_run() -> None:
+        await queue.start()
+        await queue.enqueue([SynthesisJob(2, 1)])
+        await asyncio.wait_for(queue.join(), timeout=5)
+        assert await queue.is_healthy() is True
+        await queue.stop()
+
+    asyncio.run(first_run())
+    asyncio.run(second_run())
+    assert job_ids(ran) == {"tts:1:1": 1, "tts:2:1": 1}
