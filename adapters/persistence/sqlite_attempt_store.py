@@ -75,8 +75,11 @@ class SqliteAttemptStore(AttemptStore):
         return await self._fallback.add_many(attempts)
 
     def close(self) -> None:
+        """At shutdown, when no batch is running. Not final: the app may start again, on
+        another event loop, and an asyncio lock belongs to the loop of its first wait."""
         self._close_writer()
         self._checkpointer.close()  # waits for a running checkpoint: at shutdown only
+        self._turn = asyncio.Lock()
 
     def _close_writer(self) -> None:
         """The next batch starts afresh, on a new connection."""

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import closing
+from contextlib import aclosing, closing
 from dataclasses import replace
 from itertools import count, pairwise
 from pathlib import Path
@@ -407,3 +407,21 @@ async def test_a_commit_that_fails_on_the_stores_thread_stores_nothing_and_goes_
     assert [s for s, _ in traced].count("CONNECTED") == 2  # the failed one was closed
     everything = [*singles, *after]
     assert await statistics(sqlite_factory, items) == expected_statistics(everything, items)
+
+
+def test_the_store_serves_a_new_event_loop_after_close(migrated_sqlite_url: str) -> None:
+    """An app can be started again on another event loop (a second test client, say) with the
+    same container: close() at the first shutdown must not leave the store tied to the first
+    loop, even when batches had to wait for their turn there."""
+    store = inline_store(migrated_sqlite_url, CountingStore())
+
+    async def two_waiting_batches() -> int:
+        async with aclosing(_factory(migrated_sqlite_url)) as factories:
+            items, _ = await seed(await anext(factories))
+        batches = [plan(items[:3], size=4, salt=salt) for salt in range(3)]
+        stored = await asyncio.gather(*(store.add_many(b) for b in batches))
+        store.close()
+        return sum(len(s) for s in stored)
+
+    assert asyncio.run(two_waiting_batches()) == 12
+    assert asyncio.run(two_waiting_batches()) == 12
