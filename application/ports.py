@@ -264,7 +264,9 @@ class TtsGateway(Protocol):
 class AudioStore(Protocol):
     """Audio files by key. Writes are atomic: readers see the old bytes or the new ones."""
 
-    async def save(self, key: str, wav: bytes) -> None: ...
+    async def save(self, key: str, wav: bytes) -> None:
+        """Write a key's audio whole, or raise OSError (nothing readable left behind)."""
+        ...
 
     async def locate(self, key: str) -> Path | None:
         """The file of a key, or None when it is not stored."""

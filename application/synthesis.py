@@ -190,9 +190,14 @@ class SynthesisService:
             return await self._store_new(item, audio, claim)
 
     async def _store_new(self, item: Item, audio: SynthesizedAudio, claim: _Claim) -> str:
-        """Store new audio under the claimed key and mark the item ready with it."""
+        """Store new audio under the claimed key and mark the item ready with it; failed when the
+        file cannot be written (a full disk must not leave it pending until a restart)."""
+        failure = await self._save_with_retries(claim.key, audio.wav)
+        if failure is not None:
+            item.tts_error = failure.message[:MAX_ERROR_LENGTH]
+            failed = await self._settle(item, TtsStatus.FAILED, claim=claim)
+            return "failed" if failed else "skipped"
         item.audio_key = claim.key
-        await self._store.save(claim.key, audio.wav)
         blob = AudioBlob(
             key=claim.key,
             sha256=await asyncio.to_thread(_sha256, audio.wav),
@@ -392,6 +397,22 @@ class SynthesisService:
                 message = exc.message if isinstance(exc, TransientTtsError) else "timed out"
                 if tries > self._retry.max_retries:
                     return _Failure(f"Gave up after {tries} attempts: {gateway.name}: {message}")
+                await self._sleep(self._retry.delay(tries))
+
+    async def _save_with_retries(self, key: str, wav: bytes) -> _Failure | None:
+        """Write the audio, retried like a transient TTS failure (the speech is not made again).
+        The reason names the OS error only: its text would carry the file's path."""
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                await self._store.save(key, wav)
+                return None
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                log.warning("audio write failed key=%s try=%d: %s", key, tries, reason)
+                if tries > self._retry.max_retries:
+                    return _Failure(f"Gave up after {tries} attempts: audio storage: {reason}")
                 await self._sleep(self._retry.delay(tries))
 
 

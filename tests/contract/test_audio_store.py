@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import subprocess
+import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -159,3 +161,35 @@ async def test_only_old_temp_files_are_removed(store: FilesystemAudioStore) -> N
     assert await store.remove_temp_files_before(HOUR_AGO) == 2
     assert present(*old_temps, fresh_temp, *kept) == [fresh_temp, *kept]
     assert await store.remove_temp_files_before(HOUR_AGO) == 0
+
+
+FILE_SIZE_LIMITED_SAVE = """
+import asyncio, resource, signal, sys
+from pathlib import Path
+from adapters.audio.filesystem import FilesystemAudioStore
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+store = FilesystemAudioStore(root=Path(sys.argv[1]))
+try:
+    asyncio.run(store.save(sys.argv[2], b"RIFF" + bytes(100_000)))
+except OSError as exc:
+    print(type(exc).__name__, exc.strerror)
+"""
+
+
+def test_a_write_that_fails_midway_raises_oserror_and_leaves_nothing(tmp_path: Path) -> None:
+    """The port's promise to the synthesis job (which retries, then fails the item): a write
+    the disk refuses partway (here a file size limit) raises OSError, with no file or temp file
+    left behind."""
+    root = tmp_path / "audio"
+    FilesystemAudioStore(root=root).ensure_root()
+    done = subprocess.run(
+        [sys.executable, "-c", FILE_SIZE_LIMITED_SAVE, str(root), KEY],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+    )
+    assert done.stdout.strip() == "OSError File too large"
+    assert [p for p in root.rglob("*") if p.is_file()] == []

@@ -1,8 +1,11 @@
-"""An AudioStore that can stop a job at a chosen point (a subclass of the real one, not a mock)."""
+"""AudioStores that stop a job at a chosen point or fail to write (subclasses of the real one,
+not mocks)."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 from pathlib import Path
 
 from adapters.audio.filesystem import FilesystemAudioStore
@@ -45,3 +48,20 @@ class PausingStore(FilesystemAudioStore):
             self._armed = None
             self._paused.set()
             await self._resumed.wait()
+
+
+class FullDiskStore(FilesystemAudioStore):
+    """The filesystem store on a disk that is full for the next `failures` saves."""
+
+    def __init__(self, root: Path, failures: int) -> None:
+        super().__init__(root=root)
+        self.failures = failures
+        self.saves = 0
+
+    async def save(self, key: str, wav: bytes) -> None:
+        self.saves += 1
+        if self.failures > 0:
+            self.failures -= 1
+            path = self.path_for(key)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        await super().save(key, wav)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.audio.filesystem import FilesystemAudioStore
 from adapters.memory import MemoryStore, MemoryUnitOfWorkFactory
 from adapters.tts.fake import FakeTtsGateway
 from application.audio import AudioService
@@ -19,7 +20,7 @@ from domain.audio import audio_key
 from domain.items import Item, TtsStatus
 from tests.support.gateways import CountingGateway, RenamedGateway
 from tests.support.queues import RecordingQueue
-from tests.support.stores import PausingStore
+from tests.support.stores import FullDiskStore, PausingStore
 
 
 class FixedClock:
@@ -34,12 +35,13 @@ class World:
         gateways: list[TtsGateway],
         retries: int = 2,
         database: MemoryStore | None = None,
+        store: FilesystemAudioStore | None = None,
     ) -> None:
         self.database = database or MemoryStore()
         self.uow = MemoryUnitOfWorkFactory(self.database)
         self.queue = RecordingQueue()
         self.voices = VoiceCatalogue(gateways=gateways, supported=[])
-        self.store = PausingStore(tmp_path / "audio")
+        self.store = store or PausingStore(tmp_path / "audio")
         self.delays: list[float] = []
         clock = FixedClock()
 
@@ -151,6 +153,37 @@ async def test_retries_exhausted_and_permanent_failures(world: World) -> None:
     assert failed.tts_error == "Gave up after 3 attempts: fake: transient failure requested"
     assert (await world.item(permanent.id)).tts_error == "fake: permanent failure requested"
     assert len(world.delays) == 2  # no backoff for the permanent failure
+
+
+async def test_audio_that_cannot_be_written_is_retried_then_fails_the_item(
+    tmp_path: Path, fake: CountingGateway
+) -> None:
+    """A full disk must not leave the item pending until the next restart: the write is
+    retried with the backoff of transient failures, then the item fails with the reason (and no
+    path). A refresh once there is room makes the audio."""
+    store = FullDiskStore(tmp_path / "audio", failures=1)
+    world = World(tmp_path, [fake], store=store)
+    recovered = await world.create(text="Kiitos")
+    await world.run_queued()
+    item = await world.item(recovered.id)
+    assert item.tts_status is TtsStatus.READY and store.saves == 2
+    assert item.audio_key is not None and await world.store.locate(item.audio_key) is not None
+    assert len(world.delays) == 1 and 2.0 <= world.delays[0] <= 2.2
+    assert len(fake.calls) == 1  # spoken once: only the write is tried again
+
+    store.failures = 3
+    full = await world.create(text="Hyvää yötä")
+    await world.run_queued()
+    failed = await world.item(full.id)
+    assert failed.tts_status is TtsStatus.FAILED and failed.audio_key is None
+    assert failed.tts_error == "Gave up after 3 attempts: audio storage: No space left on device"
+    key = audio_key("fake", "fake-a", "fi", "Hyvää yötä")
+    assert await world.store.locate(key) is None
+
+    assert full.id is not None
+    await world.audio.refresh(full.id, None)
+    await world.run_queued()
+    assert (await world.item(full.id)).tts_status is TtsStatus.READY
 
 
 async def test_failover_uses_the_second_provider_and_records_it(tmp_path: Path) -> None:
