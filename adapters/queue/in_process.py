@@ -22,9 +22,21 @@ JobHandler = Callable[[SynthesisJob], Awaitable[str]]
 class InProcessJobQueue(JobQueue):
     backend = "memory"
 
-    def __init__(self, *, handler: JobHandler, workers: int) -> None:
+    def __init__(
+        self,
+        *,
+        handler: JobHandler,
+        workers: int,
+        tries: int = 5,
+        retry_delay_seconds: float = 1.0,
+    ) -> None:
         self._handler = handler
         self._worker_count = workers
+        # As SAQ does for the distributed queue (SaqTimings): a run that raises is tried again
+        # after 1, 2, 4, ... s, so a passing fault does not leave its item pending until a
+        # restart.
+        self._tries = tries
+        self._retry_delay = retry_delay_seconds
         self._queue: asyncio.Queue[SynthesisJob] = asyncio.Queue()
         self._known: set[str] = set()  # queued or running: enqueueing again is a no-op
         self._workers: list[asyncio.Task[None]] = []
@@ -67,18 +79,31 @@ class InProcessJobQueue(JobQueue):
     async def _work(self) -> None:
         while not self._stopping:
             job = await self._queue.get()
-            started = time.perf_counter()
-            outcome = "crashed"
             try:
-                outcome = await self._handler(job)
-            except Exception:
-                # The handler records outcomes itself; reaching here is a bug, and the item
-                # stays pending, so the next start-up retries it.
-                log.exception("synthesis job %s crashed", job.job_id)
+                for attempt in range(1, self._tries + 1):
+                    if await self._run(job, attempt) or attempt == self._tries:
+                        break
+                    await asyncio.sleep(self._retry_delay * 2 ** (attempt - 1))
             finally:
-                record_job(outcome, time.perf_counter() - started)
                 self._known.discard(job.job_id)
                 self._queue.task_done()
+
+    async def _run(self, job: SynthesisJob, attempt: int) -> bool:
+        """One run of the job; False when it raised. The handler records its own outcomes
+        (failed items included), so what raises here is unexpected: a database fault, a bug.
+        After the last try the item stays pending, and the next start-up queues it again."""
+        started = time.perf_counter()
+        outcome = "crashed"
+        try:
+            outcome = await self._handler(job)
+            return True
+        except Exception:
+            log.exception(
+                "synthesis job %s crashed (try %d of %d)", job.job_id, attempt, self._tries
+            )
+            return False
+        finally:
+            record_job(outcome, time.perf_counter() - started)
 
 
 def _moved(queue: asyncio.Queue[SynthesisJob]) -> asyncio.Queue[SynthesisJob]:

@@ -53,11 +53,15 @@ class Recorder:
         self.running = 0
         self.gate = asyncio.Event()
         self.gate.set()
+        self.crashes: Counter[str] = Counter()  # job id -> runs still to crash
 
     async def __call__(self, job: SynthesisJob) -> str:
         self.running += 1
         try:
             await self.gate.wait()
+            if self.crashes[job.job_id] > 0:
+                self.crashes[job.job_id] -= 1
+                raise RuntimeError("the job's run crashed")
             self.runs.append(job)
             return "synthesized"
         finally:
@@ -74,7 +78,9 @@ class Harness:
         self.queue: JobQueue
         self._workers: list[tuple[SaqJobQueue, asyncio.Task[None]]] = []
         if url is None:
-            self.queue = InProcessJobQueue(handler=self.recorder, workers=2)
+            self.queue = InProcessJobQueue(
+                handler=self.recorder, workers=2, tries=TIMINGS.tries, retry_delay_seconds=0.0
+            )
         else:
             self.queue = SaqJobQueue(url=url, timings=TIMINGS)
 
@@ -215,6 +221,21 @@ async def test_every_job_runs_exactly_once_across_workers(harness: Harness) -> N
     await eventually(all_ran, 30, "sixty jobs run")
     await asyncio.sleep(0.3)
     assert job_ids(harness.recorder.runs) == {job.job_id: 1 for job in jobs}
+
+
+async def test_a_job_whose_run_crashes_is_tried_again(harness: Harness) -> None:
+    """An unexpected error in a run (a database hiccup, a bug) must not leave its item pending
+    until the next restart: the job runs again, as often as the queue's tries allow."""
+    harness.recorder.crashes["tts:1:1"] = 2
+    await harness.queue.enqueue([SynthesisJob(1, 1), SynthesisJob(2, 1)])
+    await harness.start_workers()
+
+    async def drained() -> bool:
+        return await harness.queue.pending() == 0 and len(harness.recorder.runs) == 2
+
+    await eventually(drained, 30, "the crashed job ran on its third try")
+    assert job_ids(harness.recorder.runs) == {"tts:1:1": 1, "tts:2:1": 1}
+    assert harness.recorder.crashes["tts:1:1"] == 0
 
 
 async def test_stopping_workers_keeps_unstarted_jobs(harness: Harness) -> None:
