@@ -51,6 +51,11 @@ class SaqTimings:
     sweep_abort_wait_seconds: float = 0.5  # per stuck job, for its worker to let go of it
     shutdown_grace_seconds: int = 5  # on SIGTERM, running jobs get this long, then re-queue
     dequeue_timeout_seconds: float = 1.0  # idle workers notice a stop request this fast
+    # An unreachable backend must not hold the request that enqueues: psycopg's pool waits 30 s
+    # for a connection, a silent Redis host as long as TCP does. Jobs that time out are queued
+    # again in the background, first after `enqueue_retry_seconds`, then twice as long each time.
+    enqueue_timeout_seconds: float = 2.0
+    enqueue_retry_seconds: float = 1.0
 
 
 def split_queue_name(url: str) -> tuple[str, str]:
@@ -83,45 +88,85 @@ class SaqJobQueue(JobQueue):
         )
         self._worker: Worker[Any] | None = None  # set once SAQ's worker has really started
         self._stop_requested = False
+        # Jobs the backend did not take (by job id), and the one task queueing them again.
+        self._unqueued: dict[str, SynthesisJob] = {}
+        self._requeueing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Connect (SAQ's Postgres backend also creates its tables). Runs no jobs: see `work`."""
         await self._saq.connect()
 
     async def stop(self) -> None:
-        await self._saq.disconnect()
+        # Jobs still waiting to be queued again stay pending in the database: the next start of
+        # an API process or a worker queues them.
+        if self._requeueing is not None:
+            self._requeueing.cancel()
+            await asyncio.gather(self._requeueing, return_exceptions=True)
+        self._unqueued.clear()
+        try:
+            await self._saq.disconnect()
+        except Exception:
+            # SAQ unsubscribes on Redis first, which fails while Redis is unreachable: shutdown
+            # must still go on to close the rest of the app.
+            log.warning("could not disconnect from the queue (%s)", self.backend, exc_info=True)
 
     async def enqueue(self, jobs: Sequence[SynthesisJob]) -> None:
+        failed = await self._enqueue_all(jobs)
+        if failed:
+            # The items are committed and pending; failing the request would not undo that.
+            # Queued again in the background, so a blip of the backend does not leave them
+            # pending until the next start.
+            self._unqueued.update((job.job_id, job) for job in failed)
+            if self._requeueing is None:
+                self._requeueing = asyncio.create_task(self._enqueue_later(), name="tts-requeue")
+
+    async def _enqueue_all(self, jobs: Sequence[SynthesisJob]) -> list[SynthesisJob]:
+        """Queue the jobs; those that could not be queued, the failure logged."""
         results = await asyncio.gather(
             *(self._enqueue(job) for job in jobs), return_exceptions=True
         )
-        failures = [r for r in results if isinstance(r, BaseException)]
-        if failures:
-            # The items are committed and pending: they are queued again when an API process or
-            # a worker next starts (requeue of pending items). Failing the request would not
-            # undo the commit.
+        failed = [job for job, r in zip(jobs, results, strict=True) if isinstance(r, BaseException)]
+        if failed:
+            error = next(r for r in results if isinstance(r, BaseException))
             log.error(
                 "could not queue %d of %d TTS jobs (%s)",
-                len(failures),
+                len(failed),
                 len(results),
                 self.backend,
-                exc_info=failures[0],
+                exc_info=error,
             )
+        return failed
+
+    async def _enqueue_later(self) -> None:
+        delay = self._timings.enqueue_retry_seconds
+        try:
+            while self._unqueued:
+                await asyncio.sleep(delay)
+                waiting = list(self._unqueued.values())
+                failed = {job.job_id for job in await self._enqueue_all(waiting)}
+                for job in waiting:
+                    if job.job_id not in failed:
+                        self._unqueued.pop(job.job_id, None)
+                delay = min(delay * 2, 60.0)
+            log.info("TTS jobs queued after all (%s)", self.backend)
+        finally:
+            self._requeueing = None
 
     async def _enqueue(self, job: SynthesisJob) -> None:
         timings = self._timings
-        await self._saq.enqueue(
-            JOB_FUNCTION,
-            key=job.job_id,  # SAQ skips a key that is already queued or running
-            timeout=timings.job_timeout_seconds,
-            heartbeat=timings.heartbeat_seconds,
-            retries=timings.tries,
-            retry_delay=timings.retry_delay_seconds,
-            retry_backoff=True,
-            item_id=job.item_id,
-            generation=job.generation,
-            forced=job.forced,
-        )
+        async with asyncio.timeout(timings.enqueue_timeout_seconds):
+            await self._saq.enqueue(
+                JOB_FUNCTION,
+                key=job.job_id,  # SAQ skips a key that is already queued or running
+                timeout=timings.job_timeout_seconds,
+                heartbeat=timings.heartbeat_seconds,
+                retries=timings.tries,
+                retry_delay=timings.retry_delay_seconds,
+                retry_backoff=True,
+                item_id=job.item_id,
+                generation=job.generation,
+                forced=job.forced,
+            )
 
     async def pending(self) -> int:
         # "incomplete": queued, running, or waiting to be retried.

@@ -13,7 +13,9 @@ import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import pytest_asyncio
@@ -21,6 +23,7 @@ import pytest_asyncio
 from adapters.queue.in_process import InProcessJobQueue
 from adapters.queue.saq import SaqJobQueue, SaqTimings
 from application.ports import JobQueue, SynthesisJob
+from tests.support.tcp_proxy import TcpProxy
 from tests.system.cluster import (
     drop_redis_queue,
     libpq_url,
@@ -349,3 +352,62 @@ def test_the_in_process_queue_starts_again_on_a_new_event_loop() -> None:
     asyncio.run(first_run())
     asyncio.run(second_run())
     assert job_ids(ran) == {"tts:1:1": 1, "tts:2:1": 1}
+
+
+@pytest.mark.parametrize("backend", ["redis", "postgresql"])
+async def test_jobs_that_could_not_be_queued_are_queued_once_the_backend_answers(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    """A blip of the queue's backend while items are created: the request still succeeds at once
+    (the items are committed) and the jobs are queued in the background once the backend
+    answers, not only at the next start. Cut for real: the queue reaches it through a proxy."""
+    if backend == "redis":
+        server = redis_server_url()
+        name = unique_queue_name()
+        url = with_queue_name(server, name)
+        request.addfinalizer(lambda: drop_redis_queue(server, name))
+    else:
+        database: str = request.getfixturevalue("fresh_postgres_url")
+        url = with_queue_name(libpq_url(database), unique_queue_name())
+    target = urlsplit(url)
+    assert target.hostname is not None and target.port is not None
+    proxy = TcpProxy(target.hostname, target.port)
+    await proxy.restore()
+    netloc = target.netloc.rsplit("@", 1)
+    netloc[-1] = f"127.0.0.1:{proxy.port}"
+    proxied = SaqJobQueue(
+        url=urlunsplit(target._replace(netloc="@".join(netloc))),
+        timings=replace(TIMINGS, enqueue_timeout_seconds=0.5, enqueue_retry_seconds=0.2),
+    )
+    direct = SaqJobQueue(url=url, timings=TIMINGS)
+    await proxied.start()
+    await direct.start()
+    try:
+        await proxy.cut()
+        # Neither raises nor waits for the backend (psycopg's pool alone would wait 30 s).
+        await asyncio.wait_for(proxied.enqueue([SynthesisJob(1, 1), SynthesisJob(2, 1)]), 10)
+        await asyncio.sleep(0.5)
+        assert await direct.pending() == 0  # nothing reached the backend
+        await proxy.restore()
+
+        async def queued() -> bool:
+            return await direct.pending() == 2
+
+        await eventually(queued, 20, "both jobs queued once the backend answers")
+    finally:
+        await proxied.stop()
+        await direct.stop()
+        await proxy.cut()
+
+
+async def test_stopping_while_the_backend_is_unreachable_returns() -> None:
+    """At shutdown, jobs still waiting to be queued are dropped (they stay pending in the
+    database, for the next start), and an unreachable backend does not stop the shutdown."""
+    proxy = TcpProxy("127.0.0.1", 9)  # nothing listens: every connection fails
+    queue = SaqJobQueue(
+        url=f"redis://127.0.0.1:{proxy.port}/0",
+        timings=replace(TIMINGS, enqueue_retry_seconds=0.05),
+    )
+    await queue.enqueue([SynthesisJob(1, 1)])
+    await asyncio.sleep(0.2)  # a few tries, all failing
+    await asyncio.wait_for(queue.stop(), timeout=5)
