@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import threading
 
 
 class TcpProxy:
@@ -62,3 +63,31 @@ async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> Non
             await sink.drain()
     with contextlib.suppress(OSError):
         sink.write_eof()
+
+
+class ThreadedTcpProxy:
+    """A `TcpProxy` on an event loop of its own thread, for tests whose client is synchronous
+    (Litestar's test client runs the app on yet another loop)."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._proxy = TcpProxy(target_host, target_port)
+        self.port = self._proxy.port
+
+    def __enter__(self) -> ThreadedTcpProxy:
+        self.restore()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.cut()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def cut(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._proxy.cut(), self._loop).result(timeout=10)
+
+    def restore(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._proxy.restore(), self._loop).result(timeout=10)
