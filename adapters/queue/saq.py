@@ -35,6 +35,7 @@ JobHandler = Callable[[SynthesisJob], Awaitable[str]]
 
 JOB_FUNCTION = "synthesize"
 DEFAULT_QUEUE_NAME = "last-whisper-tts"
+ENQUEUE_BATCH = 100  # jobs queued concurrently
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,21 +122,31 @@ class SaqJobQueue(JobQueue):
                 self._requeueing = asyncio.create_task(self._enqueue_later(), name="tts-requeue")
 
     async def _enqueue_all(self, jobs: Sequence[SynthesisJob]) -> list[SynthesisJob]:
-        """Queue the jobs; those that could not be queued, the failure logged."""
-        results = await asyncio.gather(
-            *(self._enqueue(job) for job in jobs), return_exceptions=True
-        )
-        failed = [job for job, r in zip(jobs, results, strict=True) if isinstance(r, BaseException)]
-        if failed:
-            error = next(r for r in results if isinstance(r, BaseException))
-            log.error(
-                "could not queue %d of %d TTS jobs (%s)",
-                len(failed),
-                len(results),
-                self.backend,
-                exc_info=error,
+        """Queue the jobs, ENQUEUE_BATCH at a time: a start-up's whole backlog at once would make
+        every one of them wait past its timeout. Returns those not queued: the failed ones and,
+        after a batch with a failure, the rest (the backend is not answering); logs the failure."""
+        for start in range(0, len(jobs), ENQUEUE_BATCH):
+            batch = jobs[start : start + ENQUEUE_BATCH]
+            results = await asyncio.gather(
+                *(self._enqueue(job) for job in batch), return_exceptions=True
             )
-        return failed
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                failed = [
+                    job
+                    for job, r in zip(batch, results, strict=True)
+                    if isinstance(r, BaseException)
+                ]
+                failed += jobs[start + ENQUEUE_BATCH :]
+                log.error(
+                    "could not queue %d of %d TTS jobs (%s)",
+                    len(failed),
+                    len(jobs),
+                    self.backend,
+                    exc_info=errors[0],
+                )
+                return failed
+        return []
 
     async def _enqueue_later(self) -> None:
         delay = self._timings.enqueue_retry_seconds

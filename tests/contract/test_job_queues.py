@@ -411,3 +411,22 @@ async def test_stopping_while_the_backend_is_unreachable_returns() -> None:
     await queue.enqueue([SynthesisJob(1, 1)])
     await asyncio.sleep(0.2)  # a few tries, all failing
     await asyncio.wait_for(queue.stop(), timeout=5)
+
+
+async def test_a_large_backlog_is_queued_a_batch_at_a_time() -> None:
+    """A start-up re-queues every pending item. All at once, each enqueue waited for one of
+    the client's few connections past its timeout (of 100,000 jobs, none was queued); a batch at
+    a time, each takes milliseconds."""
+    server = redis_server_url()
+    name = unique_queue_name()
+    queue = SaqJobQueue(
+        url=with_queue_name(server, name), timings=replace(TIMINGS, enqueue_timeout_seconds=1.0)
+    )
+    await queue.start()
+    try:
+        jobs = [SynthesisJob(n, 1) for n in range(1, 20_001)]
+        await queue.enqueue(jobs)
+        assert await queue.pending() == len(jobs)  # none left to the background retries
+    finally:
+        await queue.stop()
+        drop_redis_queue(server, name)
