@@ -163,10 +163,11 @@ class MemoryItemRepository(ItemRepository):
             del attempts[attempt_id]
         return removed
 
-    async def pending(self) -> list[Item]:
-        practiced = self._practiced_ids()
-        waiting = [i for i in self._state.items.values() if i.tts_status is TtsStatus.PENDING]
-        return [self._read(i, practiced) for i in sorted(waiting, key=lambda i: i.id or 0)]
+    async def pending(self) -> list[tuple[int, int]]:
+        items = self._state.items.values()
+        return sorted(
+            (i.id or 0, i.tts_generation) for i in items if i.tts_status is TtsStatus.PENDING
+        )
 
     def _practiced_ids(self) -> set[int]:
         return {attempt.item_id for attempt in self._state.attempts.values()}

@@ -156,5 +156,5 @@ class ItemService:
         """Start-up recovery: queue every pending item again, by ascending id (idempotent)."""
         async with self._uow() as uow:
             pending = await uow.items.pending()
-        await self._queue.enqueue([SynthesisJob(i.id, i.tts_generation) for i in pending if i.id])
+        await self._queue.enqueue([SynthesisJob(item_id, gen) for item_id, gen in pending])
         return len(pending)

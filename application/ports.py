@@ -54,8 +54,9 @@ class ItemRepository(Protocol):
 
     async def list(self, where: ItemFilter, sort: ItemSort, page: PageRequest) -> Page[Item]: ...
 
-    async def pending(self) -> builtins.list[Item]:
-        """Every item still waiting for audio, by ascending id (restart recovery)."""
+    async def pending(self) -> builtins.list[tuple[int, int]]:
+        """(id, TTS generation) of every item still waiting for audio, by ascending id (restart
+        recovery: the jobs to queue, and no more read than those)."""
         ...
 
 

@@ -358,18 +358,13 @@ class SqlItemRepository(ItemRepository):
         )
         return item
 
-    async def pending(self) -> list[Item]:
-        rows = (
-            await self._session.execute(
-                _select_items()
-                .where(ItemRecord.tts_status == TtsStatus.PENDING.value)
-                .order_by(ItemRecord.id)
-            )
-        ).all()
-        return await self._with_tags(rows)
-
-    async def _with_tags(self, rows: Sequence[Any]) -> list[Item]:
-        return await self._session.run_sync(_entities, rows)
+    async def pending(self) -> list[tuple[int, int]]:
+        rows = await self._session.execute(
+            select(ItemRecord.id, ItemRecord.tts_generation)
+            .where(ItemRecord.tts_status == TtsStatus.PENDING.value)
+            .order_by(ItemRecord.id)
+        )
+        return [(item_id, generation) for item_id, generation in rows]
 
     async def list(self, where: ItemFilter, sort: ItemSort, page: PageRequest) -> Page[Item]:
         return await self._session.run_sync(list_items, where, sort, page)

@@ -18,6 +18,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 
 from application.audio import AudioService
+from application.items import ItemService
 from entrypoints.container import Container
 from entrypoints.http.controllers.attempts import AttemptController
 from entrypoints.http.controllers.audio import AudioController, tts_locales
@@ -77,6 +78,15 @@ def _queue_depth(container: Container) -> Callable[[], Awaitable[int]]:
     return queue_depth
 
 
+async def _requeue_pending(items: ItemService) -> None:
+    try:
+        await items.requeue_pending()
+    except Exception:
+        # The items stay pending in the database: the next start of an API or a worker queues
+        # them (and a queue that refused them retries on its own).
+        log.exception("re-queueing pending items failed")
+
+
 async def _sweep_orphan_audio(audio: AudioService) -> None:
     try:
         await audio.sweep_orphans()
@@ -116,8 +126,12 @@ def create_app(container: Container) -> Litestar:
         # In-process queue: starts this process's TTS workers. Distributed queue (QUEUE_URL):
         # connects only; its jobs run in `last-whisper worker` processes, never in the API.
         await queue.start()
-        # Safe in every API process at once: enqueueing is deduplicated by job id.
-        await container.item_service().requeue_pending()
+        # In the background, so that a backlog does not hold start-up (100,000 pending items
+        # through Redis: ~10 s). Safe in every API process at once: enqueueing is deduplicated
+        # by job id.
+        requeue = asyncio.create_task(
+            _requeue_pending(container.item_service()), name="requeue-pending"
+        )
         # Files crashes left behind, in the background: start-up waits for no directory walk.
         # Safe in every API process at once: each file goes only under its key's claim.
         sweep = asyncio.create_task(
@@ -128,8 +142,9 @@ def create_app(container: Container) -> Litestar:
                 yield
         finally:
             # Before the engine goes. A claim the sweep held at that moment lapses on its own.
-            sweep.cancel()
-            await asyncio.wait([sweep])
+            for task in (requeue, sweep):
+                task.cancel()
+            await asyncio.wait([requeue, sweep])
             await queue.stop()
             await container.attempt_writer().close()
             container.item_lookup().close()
