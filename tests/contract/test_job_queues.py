@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import sys
 import time
 from collections import Counter
@@ -403,14 +404,16 @@ async def test_jobs_that_could_not_be_queued_are_queued_once_the_backend_answers
 async def test_stopping_while_the_backend_is_unreachable_returns() -> None:
     """At shutdown, jobs still waiting to be queued are dropped (they stay pending in the
     database, for the next start), and an unreachable backend does not stop the shutdown."""
-    proxy = TcpProxy("127.0.0.1", 9)  # nothing listens: every connection fails
+    with socket.socket() as probe:  # a port nothing listens on: every connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     queue = SaqJobQueue(
-        url=f"redis://127.0.0.1:{proxy.port}/0",
-        timings=replace(TIMINGS, enqueue_retry_seconds=0.05),
+        url=f"redis://127.0.0.1:{port}/0", timings=replace(TIMINGS, enqueue_retry_seconds=0.05)
     )
     await queue.enqueue([SynthesisJob(1, 1)])
     await asyncio.sleep(0.2)  # a few tries, all failing
-    await asyncio.wait_for(queue.stop(), timeout=5)
+    await asyncio.wait_for(queue.stop(), timeout=5)  # SAQ's own disconnect raised here
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "tts-requeue"] == []
 
 
 async def test_a_large_backlog_is_queued_a_batch_at_a_time() -> None:

@@ -32,15 +32,22 @@ def test_the_app_serves_again_after_a_shutdown(settings: Settings) -> None:
             assert client.get("/health").json()["status"] == "healthy"
 
 
-class StalledQueue(RecordingQueue):
+class IdleQueue(RecordingQueue):
+    """Keeps the jobs and runs none: its items stay pending."""
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+
+class StalledQueue(IdleQueue):
     """Takes jobs only once `opened` is set: a backend that answers slowly, or a long backlog."""
 
     def __init__(self) -> None:
         super().__init__()
         self.opened = threading.Event()
-
-    async def start(self) -> None:
-        pass
 
     async def stop(self) -> None:
         self.opened.set()
@@ -53,8 +60,10 @@ class StalledQueue(RecordingQueue):
 def test_start_up_does_not_wait_for_the_pending_items_to_be_queued_again(
     settings: Settings,
 ) -> None:
-    with TestClient(create_app(Container(settings=settings))) as client:
-        pending = create_item(client, text="#fail-transient")["id"]  # stays pending a while
+    first = Container(settings=settings)
+    first.queue.override(providers.Object(IdleQueue()))
+    with TestClient(create_app(first)) as client:
+        pending = create_item(client)["id"]
     container = Container(settings=settings)
     stalled = StalledQueue()
     container.queue.override(providers.Object(stalled))
