@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from application.ports import (
     AudioStore,
@@ -40,6 +41,7 @@ from domain.items import Item, TtsStatus
 log = logging.getLogger("last_whisper.tts")
 
 MAX_ERROR_LENGTH = 500
+_T = TypeVar("_T")
 MAX_RETRY_DELAY_SECONDS = 60.0
 TRY_TIMEOUT_SECONDS = 60.0
 # A claim whose lease was not renewed for this long belongs to a process that died (SIGKILL,
@@ -384,36 +386,57 @@ class SynthesisService:
         locale_entry = self._voices.resolve_on(gateway, item.locale)
         if locale_entry is None:
             return _Failure(f"{gateway.name}: locale '{item.locale}' is not supported")
-        tries = 0
-        while True:
-            tries += 1
-            try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
-                async with asyncio.timeout(TRY_TIMEOUT_SECONDS):
-                    return await gateway.synthesize(text, locale_entry.locale, voice)
-            except PermanentTtsError as exc:
-                return _Failure(f"{gateway.name}: {exc.message}")
-            except (TransientTtsError, TimeoutError) as exc:
-                message = exc.message if isinstance(exc, TransientTtsError) else "timed out"
-                if tries > self._retry.max_retries:
-                    return _Failure(f"Gave up after {tries} attempts: {gateway.name}: {message}")
-                await self._sleep(self._retry.delay(tries))
+
+        async def speak() -> SynthesizedAudio:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
+            async with asyncio.timeout(TRY_TIMEOUT_SECONDS):
+                return await gateway.synthesize(text, locale_entry.locale, voice)
+
+        try:
+            return await self._with_backoff(speak, _tts_reason, gateway.name)
+        except PermanentTtsError as exc:
+            return _Failure(f"{gateway.name}: {exc.message}")
 
     async def _save_with_retries(self, key: str, wav: bytes) -> _Failure | None:
-        """Write the audio, retried like a transient TTS failure (the speech is not made again).
-        The reason names the OS error only: its text would carry the file's path."""
+        """Write the audio, retried like a transient TTS failure (the speech is not made again)."""
+        saved = await self._with_backoff(
+            lambda: self._store.save(key, wav), _storage_reason, "audio storage"
+        )
+        return saved if isinstance(saved, _Failure) else None
+
+    async def _with_backoff(
+        self,
+        run: Callable[[], Awaitable[_T]],
+        transient: Callable[[Exception], str | None],
+        source: str,
+    ) -> _T | _Failure:
+        """`run` until it succeeds, tried again after the policy's delays while `transient`
+        names its error (other errors propagate); once the retries are spent, the failure
+        `Gave up after <n> attempts: <source>: <reason>`."""
         tries = 0
         while True:
             tries += 1
             try:
-                await self._store.save(key, wav)
-                return None
-            except OSError as exc:
-                reason = exc.strerror or type(exc).__name__
-                log.warning("audio write failed key=%s try=%d: %s", key, tries, reason)
+                return await run()
+            except Exception as exc:
+                reason = transient(exc)
+                if reason is None:
+                    raise
+                log.warning("%s failed (try %d): %s", source, tries, reason)
                 if tries > self._retry.max_retries:
-                    return _Failure(f"Gave up after {tries} attempts: audio storage: {reason}")
+                    return _Failure(f"Gave up after {tries} attempts: {source}: {reason}")
                 await self._sleep(self._retry.delay(tries))
+
+
+def _tts_reason(exc: Exception) -> str | None:
+    if isinstance(exc, TransientTtsError):
+        return exc.message
+    return "timed out" if isinstance(exc, TimeoutError) else None
+
+
+def _storage_reason(exc: Exception) -> str | None:
+    # The OS's reason only: the exception's text would carry the file's path.
+    return (exc.strerror or type(exc).__name__) if isinstance(exc, OSError) else None
 
 
 async def try_claim(uow: UnitOfWork, key: str, owner: str, now: datetime) -> bool:
