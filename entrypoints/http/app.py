@@ -17,8 +17,6 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 
-from application.audio import AudioService
-from application.items import ItemService
 from entrypoints.container import Container
 from entrypoints.http.controllers.attempts import AttemptController
 from entrypoints.http.controllers.audio import AudioController, tts_locales
@@ -78,21 +76,19 @@ def _queue_depth(container: Container) -> Callable[[], Awaitable[int]]:
     return queue_depth
 
 
-async def _requeue_pending(items: ItemService) -> None:
-    try:
-        await items.requeue_pending()
-    except Exception:
-        # The items stay pending in the database: the next start of an API or a worker queues
-        # them (and a queue that refused them retries on its own).
-        log.exception("re-queueing pending items failed")
+def _in_background(
+    work: Callable[[], Awaitable[object]], name: str, what: str
+) -> asyncio.Task[None]:
+    """Start-up work that nothing waits for: a failure is only logged. The re-queue's items stay
+    pending in the database, the sweep's files on disk, for the next start to take up."""
 
+    async def logged() -> None:
+        try:
+            await work()
+        except Exception:
+            log.exception("%s failed", what)
 
-async def _sweep_orphan_audio(audio: AudioService) -> None:
-    try:
-        await audio.sweep_orphans()
-    except Exception:
-        # Nothing depends on the sweep: the files stay until the next start-up's.
-        log.exception("orphan audio sweep failed")
+    return asyncio.create_task(logged(), name=name)
 
 
 @contextmanager
@@ -127,15 +123,15 @@ def create_app(container: Container) -> Litestar:
         # connects only; its jobs run in `last-whisper worker` processes, never in the API.
         await queue.start()
         # In the background, so that a backlog does not hold start-up (100,000 pending items
-        # through Redis: ~10 s). Safe in every API process at once: enqueueing is deduplicated
+        # through Redis: 13 s). Safe in every API process at once: enqueueing is deduplicated
         # by job id.
-        requeue = asyncio.create_task(
-            _requeue_pending(container.item_service()), name="requeue-pending"
+        requeue = _in_background(
+            container.item_service().requeue_pending, "requeue-pending", "re-queueing pending items"
         )
         # Files crashes left behind, in the background: start-up waits for no directory walk.
         # Safe in every API process at once: each file goes only under its key's claim.
-        sweep = asyncio.create_task(
-            _sweep_orphan_audio(container.audio_service()), name="orphan-audio-sweep"
+        sweep = _in_background(
+            container.audio_service().sweep_orphans, "orphan-audio-sweep", "orphan audio sweep"
         )
         try:
             with _start_up_frozen():
